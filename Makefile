@@ -1,0 +1,39 @@
+# Two commands: `make demo` (the whole DAG on the embedded demo, offline, CPU) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: demo test install clean-demo dry-run benchmark constraints
+
+install: $(STAMP)
+
+# (Re)install when the project's dependency files change.
+$(STAMP): pyproject.toml requirements/constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[ml,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/snakemake all --cores $(CORES) --configfile demo/config.yaml
+	@echo; cat demo_output/results/tables/table1_dataset_stats.md
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Plan every job of the paper run without touching the network.
+dry-run: $(STAMP)
+	$(BIN)/snakemake -n --quiet rules all
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/parse_kcore.py
+
+clean-demo:
+	rm -rf demo_output
+
+constraints: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep '==' > requirements/constraints.new
+	@echo "review requirements/constraints.new, then move it over requirements/constraints.txt"

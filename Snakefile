@@ -1,0 +1,25 @@
+# MMPCBench: missing-modality product completion benchmark, as a Snakemake workflow.
+#   snakemake all --cores 2                              the paper run (config.yaml)
+#   snakemake all --cores 2 --configfile demo/config.yaml  the embedded demo (what `make demo` runs)
+#   snakemake --profile slurm all                        on a SLURM cluster
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/data.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),
+
+
+include: "rules/targets.smk"

@@ -1,0 +1,72 @@
+"""Configuration: validation against the JSON schema, and per-category views."""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_FILE = "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key."""
+
+
+def schema() -> dict:
+    return yaml.safe_load(resources.files("mmpcbench.schemas").joinpath(SCHEMA_FILE).read_text())
+
+
+def schema_path() -> Path:
+    return Path(str(resources.files("mmpcbench.schemas").joinpath(SCHEMA_FILE)))
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def validate_config(config: dict) -> dict:
+    """Raise :class:`ConfigError` naming the first bad key (the deepest error), else return ``config``."""
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = list(validator.iter_errors(config))
+    if not errors:
+        _check_categories(config)
+        return config
+    error = max(errors, key=lambda e: len(e.absolute_path))
+    while error.context:  # anyOf/allOf: report the most specific cause
+        error = max(error.context, key=lambda e: len(e.absolute_path))
+    where = _key(error.absolute_path)
+    if error.validator == "additionalProperties":
+        unexpected = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        known = sorted(error.schema.get("properties", {}))
+        raise ConfigError(f"config key '{where}': unknown key(s) {unexpected}; known keys here: {known}")
+    raise ConfigError(f"config key '{where}': {error.message}")
+
+
+def _check_categories(config: dict) -> None:
+    overrides = config["selection"].get("category_overrides", {})
+    unknown = sorted(set(overrides) - set(config["categories"]))
+    if unknown:
+        raise ConfigError(
+            f"config key 'selection.category_overrides': categories {unknown} are not in 'categories'"
+        )
+
+
+def load_config(path: str | Path) -> dict:
+    config = yaml.safe_load(Path(path).read_text())
+    return validate_config(config)
+
+
+def selection_for(config: dict, category: str) -> dict:
+    """The ``selection`` section for one category, with its overrides applied (nested keys merged)."""
+    base = copy.deepcopy(config["selection"])
+    override = base.pop("category_overrides", {}).get(category, {})
+    for key, value in override.items():
+        if isinstance(value, dict):
+            base[key] = {**base.get(key, {}), **value}
+        else:
+            base[key] = value
+    return base

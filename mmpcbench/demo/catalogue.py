@@ -1,0 +1,493 @@
+"""Deterministic generator of a synthetic catalogue in the exact raw format of Amazon Reviews 2023.
+
+Each product has four attributes — product type, colour, pattern and material — that are both drawn
+in its cover image (type → shape, colour → fill, pattern → overlay, material → background texture) and
+written in its title and description. Users have latent preferences over colour, type and pattern, so
+the text and the image of an item carry real signal about who buys it.
+
+The files are realistic about flaws, in known, seeded amounts: items without a description, without a
+MAIN image or without any image, HTML entities in titles, empty titles, duplicate (user, item) reviews,
+reviews without ``user_id``, malformed JSON lines in both files, reviews of items that have no metadata,
+an image URL that does not exist (a 404) and one whose bytes are HTML instead of a JPEG.
+
+Written files (for each category, under ``out_dir``)::
+
+    raw/review_categories/{Category}.jsonl.gz      reviews, one JSON object per line
+    raw/meta_categories/meta_{Category}.jsonl.gz   item metadata
+    images/{Category}/{parent_asin}.jpg            cover images, referenced by ``image_base_url``
+    flaws_{Category}.json                          what was injected, for tests and the README
+
+Everything is a pure function of ``seed`` and the size arguments: two runs give byte-identical files
+(gzip is written with ``mtime=0``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from PIL import Image, ImageDraw
+
+from mmpcbench.io import atomic_path
+
+# --- the attribute vocabulary ---------------------------------------------------------------------
+
+PRODUCT_TYPES: dict[str, list[str]] = {
+    "All_Beauty": ["lipstick", "hair brush", "perfume bottle", "compact mirror", "face cream", "nail file"],
+    "Arts_Crafts_and_Sewing": ["sketchbook", "paint set", "yarn ball", "sewing kit", "brush set", "stamp"],
+    "Electronics": ["headphones", "charger", "speaker", "mouse", "keyboard", "webcam"],
+    "Home_and_Kitchen": ["mug", "cutting board", "pillow", "vase", "lamp", "towel"],
+    "Industrial_and_Scientific": ["beaker", "tape roll", "safety glasses", "gauge", "clamp", "label maker"],
+    "Musical_Instruments": ["guitar pick", "drum pad", "capo", "tuner", "strap", "harmonica"],
+    "Office_Products": ["notebook", "stapler", "desk organizer", "pen set", "binder", "calculator"],
+    "Toys_and_Games": ["puzzle", "building blocks", "plush toy", "board game", "kite", "yo-yo"],
+    "Video_Games": ["controller", "headset", "game case", "charging dock", "memory card", "steering wheel"],
+}
+SHAPES = ["circle", "square", "triangle", "diamond", "hexagon", "star"]  # product type i is drawn as SHAPES[i]
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (204, 40, 40),
+    "blue": (40, 80, 200),
+    "green": (40, 160, 70),
+    "yellow": (235, 200, 40),
+    "purple": (130, 50, 170),
+    "orange": (240, 130, 30),
+    "black": (30, 30, 30),
+    "pink": (240, 120, 170),
+}
+PATTERNS = ["solid", "striped", "dotted", "checked"]
+MATERIALS: dict[str, tuple[int, int, int]] = {
+    "plastic": (245, 245, 245),
+    "metal": (170, 175, 185),
+    "wooden": (190, 140, 90),
+    "fabric": (225, 210, 180),
+    "glass": (200, 230, 240),
+}
+BRANDS = ["Lumora", "Kestrel", "Novabright", "Tidewell", "Orchard & Co", "Pinecraft", "Zentro", "Amberly"]
+IMAGE_SIZE = 128
+
+
+@dataclass(frozen=True)
+class CatalogueSize:
+    """How big a generated category is. The defaults give a demo category that keeps a few hundred
+    items and a few thousand interactions after the 5-core filter."""
+
+    n_items: int = 700
+    n_users: int = 2600
+    mean_reviews_per_user: float = 6.0
+
+
+def generate_catalogue(
+    out_dir: str | Path,
+    categories: list[str],
+    image_base_url: str,
+    seed: int = 0,
+    size: CatalogueSize = CatalogueSize(),
+    write_images: bool = True,
+    chunk_rows: int = 500_000,
+) -> dict[str, dict]:
+    """Write the raw files of ``categories`` under ``out_dir`` and return the injected flaws per category.
+
+    ``image_base_url`` is the URL prefix of the images folder (``file:///abs/path/images`` for the demo);
+    image URLs are ``{image_base_url}/{Category}/{parent_asin}.jpg``.
+    """
+    out = Path(out_dir)
+    flaws_by_category = {}
+    for index, category in enumerate(categories):
+        if category not in PRODUCT_TYPES:
+            raise ValueError(f"unknown category {category!r}; known: {sorted(PRODUCT_TYPES)}")
+        rng = np.random.default_rng([seed, index])
+        items = _make_items(category, size.n_items, rng)
+        flaws = _write_meta(out, category, items, image_base_url.rstrip("/"), rng)
+        flaws.update(_write_reviews(out, category, items, size, rng, chunk_rows))
+        if write_images:
+            _write_images(out / "images" / category, items, flaws)
+        with atomic_path(out / f"flaws_{category}.json") as tmp:
+            tmp.write_text(json.dumps(flaws, indent=1, sort_keys=True))
+        flaws_by_category[category] = flaws
+    return flaws_by_category
+
+
+# --- items ----------------------------------------------------------------------------------------
+
+
+def _asins(rng: np.random.Generator, n: int, prefix: str, length: int) -> list[str]:
+    alphabet = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+    codes = rng.integers(0, len(alphabet), size=(n * 2, length))
+    seen: dict[str, None] = {}
+    for row in codes:
+        seen.setdefault(prefix + "".join(alphabet[row]), None)
+        if len(seen) == n:
+            break
+    return list(seen)
+
+
+def _make_items(category: str, n_items: int, rng: np.random.Generator) -> pl.DataFrame:
+    types = PRODUCT_TYPES[category]
+    return pl.DataFrame(
+        {
+            "parent_asin": _asins(rng, n_items, "B0", 8),
+            "type": rng.integers(0, len(types), n_items),
+            "colour": rng.integers(0, len(COLOURS), n_items),
+            "pattern": rng.integers(0, len(PATTERNS), n_items),
+            "material": rng.integers(0, len(MATERIALS), n_items),
+            "brand": rng.integers(0, len(BRANDS), n_items),
+            # popularity: a heavy tail, as real catalogues have
+            "popularity": rng.pareto(1.6, n_items) + 0.05,
+        }
+    ).with_columns(pl.lit(category).alias("category"))
+
+
+def _title(category: str, item: dict, rng: np.random.Generator) -> str:
+    colour = list(COLOURS)[item["colour"]]
+    material = list(MATERIALS)[item["material"]]
+    pattern = PATTERNS[item["pattern"]]
+    kind = PRODUCT_TYPES[category][item["type"]]
+    brand = BRANDS[item["brand"]]
+    templates = [
+        "{brand} {Colour} {Material} {Kind}, {Pattern} Design",
+        "{Colour} {Kind} by {brand} - {Pattern} {Material}",
+        "{brand} {Kind} in {Colour} ({Pattern}, {Material})",
+    ]
+    template = templates[int(rng.integers(0, len(templates)))]
+    return template.format(
+        brand=brand,
+        Colour=colour.title(),
+        Material=material.title(),
+        Kind=kind.title(),
+        Pattern=pattern.title(),
+    )
+
+
+def _description(category: str, item: dict) -> list[str]:
+    colour = list(COLOURS)[item["colour"]]
+    material = list(MATERIALS)[item["material"]]
+    pattern = PATTERNS[item["pattern"]]
+    kind = PRODUCT_TYPES[category][item["type"]]
+    shape = SHAPES[item["type"]]
+    return [
+        f"A {colour} {kind} made of {material}.",
+        f"Its {pattern} {shape}-shaped body makes it easy to recognise.",
+    ]
+
+
+def _write_meta(
+    out: Path, category: str, items: pl.DataFrame, image_base_url: str, rng: np.random.Generator
+) -> dict:
+    n = items.height
+    order = rng.permutation(n)
+    # disjoint sets of flawed items, chosen by position in a seeded permutation
+    cuts = np.cumsum([int(0.08 * n), int(0.03 * n), int(0.02 * n), int(0.03 * n), max(2, int(0.01 * n))])
+    no_description, no_main_image, no_images, html_entities, empty_title = np.split(order[: cuts[-1]], cuts[:-1])
+    missing_url_item, html_bytes_item = order[cuts[-1]], order[cuts[-1] + 1]
+    asins = items["parent_asin"].to_list()
+    rows = items.to_dicts()
+    lines: list[str] = []
+    flags = {
+        "no_description": set(no_description.tolist()),
+        "no_main_image": set(no_main_image.tolist()),
+        "no_images": set(no_images.tolist()),
+        "html_entities": set(html_entities.tolist()),
+        "empty_title": set(empty_title.tolist()),
+    }
+    for i, item in enumerate(rows):
+        asin = item["parent_asin"]
+        title = _title(category, item, rng)
+        if i in flags["html_entities"]:
+            title = title.replace(" - ", " &amp; ").replace("(", "&quot;").replace(")", "&quot;") + " &#39;24"
+        if i in flags["empty_title"]:
+            title = ""
+        url = f"{image_base_url}/{category}/{asin}.jpg"
+        if i == missing_url_item:
+            url = f"{image_base_url}/{category}/{asin}-missing.jpg"  # no such file: a 404
+        hi_res = url if rng.random() < 0.7 else None
+        images = [
+            {"thumb": url, "large": url, "variant": "MAIN", "hi_res": hi_res},
+            {"thumb": url, "large": url, "variant": "PT01", "hi_res": None},
+        ]
+        if i in flags["no_main_image"]:
+            images = images[1:]
+        if i in flags["no_images"]:
+            images = []
+        record = {
+            "main_category": category.replace("_", " "),
+            "title": title,
+            "average_rating": round(float(rng.uniform(3.0, 5.0)), 1),
+            "rating_number": int(rng.integers(1, 5000)),
+            "features": [f"{PATTERNS[item['pattern']].title()} finish", "Ships in a gift box"],
+            "description": [] if i in flags["no_description"] else _description(category, item),
+            "price": None if rng.random() < 0.3 else round(float(rng.uniform(3, 90)), 2),
+            "images": images,
+            "videos": [],
+            "store": BRANDS[item["brand"]],
+            "categories": [category.replace("_", " ")],
+            "details": {"Colour": list(COLOURS)[item["colour"]], "Material": list(MATERIALS)[item["material"]]},
+            "parent_asin": asin,
+            "bought_together": None,
+        }
+        lines.append(json.dumps(record, ensure_ascii=False))
+    # malformed lines: a truncated object and a line that is not JSON at all
+    lines.insert(n // 3, lines[n // 3][: len(lines[n // 3]) // 2])
+    lines.insert(2 * n // 3, "<<< not json >>>")
+    path = out / "raw" / "meta_categories" / f"meta_{category}.jsonl.gz"
+    _write_gzip_lines(path, ["\n".join(lines) + "\n"])
+    return {
+        **{name: sorted(asins[i] for i in members) for name, members in flags.items()},
+        "image_404": [asins[missing_url_item]],
+        "image_not_jpeg": [asins[html_bytes_item]],
+        "meta_malformed_lines": 2,
+    }
+
+
+# --- reviews --------------------------------------------------------------------------------------
+
+
+def _cell_sampler(keys: np.ndarray, weights: np.ndarray):
+    """Return (order, cumulative weights, start, end per key) to draw an item within a key's cell
+    with probability proportional to ``weights``, vectorised over many draws."""
+    order = np.argsort(keys, kind="stable")
+    cum = np.cumsum(weights[order])
+    sorted_keys = keys[order]
+    n_keys = int(keys.max()) + 1
+    start = np.searchsorted(sorted_keys, np.arange(n_keys), side="left")
+    end = np.searchsorted(sorted_keys, np.arange(n_keys), side="right")
+    return order, cum, start, end
+
+
+def _draw(sampler, cell: np.ndarray, u: np.ndarray) -> np.ndarray:
+    order, cum, start, end = sampler
+    s, e = start[cell], end[cell]
+    empty = s == e
+    s = np.where(empty, 0, s)
+    e = np.where(empty, len(cum), e)
+    low = np.where(s > 0, cum[np.maximum(s - 1, 0)], 0.0)
+    high = cum[e - 1]
+    position = np.searchsorted(cum, low + u * (high - low), side="right")
+    return order[np.clip(position, s, e - 1)]
+
+
+def _write_reviews(
+    out: Path,
+    category: str,
+    items: pl.DataFrame,
+    size: CatalogueSize,
+    rng: np.random.Generator,
+    chunk_rows: int,
+) -> dict:
+    n_users = size.n_users
+    # reviews per user: 1 + a heavy-tailed draw with the configured mean
+    sigma = 0.9
+    mu = math.log(max(size.mean_reviews_per_user - 1, 0.5)) - sigma**2 / 2
+    per_user = 1 + np.floor(rng.lognormal(mu, sigma, n_users)).astype(np.int64)
+    per_user = np.minimum(per_user, items.height // 2)
+    n_reviews = int(per_user.sum())
+    user_ids = np.array(_asins(rng, n_users, "A", 27))
+    fav_colour = rng.integers(0, len(COLOURS), n_users)
+    fav_type = rng.integers(0, len(PRODUCT_TYPES[category]), n_users)
+    fav_pattern = rng.integers(0, len(PATTERNS), n_users)
+
+    colour = items["colour"].to_numpy()
+    kind = items["type"].to_numpy()
+    pattern = items["pattern"].to_numpy()
+    popularity = items["popularity"].to_numpy()
+    n_types = len(PRODUCT_TYPES[category])
+    by_colour_type = _cell_sampler(colour * n_types + kind, popularity)
+    by_colour = _cell_sampler(colour, popularity)
+    by_type_pattern = _cell_sampler(kind * len(PATTERNS) + pattern, popularity)
+    overall = _cell_sampler(np.zeros(len(popularity), dtype=np.int64), popularity)
+
+    reviewer = np.repeat(np.arange(n_users), per_user)
+    choice = rng.random(n_reviews)
+    u = rng.random(n_reviews)
+    item = np.where(
+        choice < 0.45,
+        _draw(by_colour_type, fav_colour[reviewer] * n_types + fav_type[reviewer], u),
+        np.where(
+            choice < 0.65,
+            _draw(by_colour, fav_colour[reviewer], u),
+            np.where(
+                choice < 0.85,
+                _draw(by_type_pattern, fav_type[reviewer] * len(PATTERNS) + fav_pattern[reviewer], u),
+                _draw(overall, np.zeros(n_reviews, dtype=np.int64), u),
+            ),
+        ),
+    )
+    match = (
+        (colour[item] == fav_colour[reviewer]).astype(float)
+        + (kind[item] == fav_type[reviewer])
+        + (pattern[item] == fav_pattern[reviewer])
+    )
+    rating = np.clip(np.round(2.6 + 0.8 * match + rng.normal(0, 0.9, n_reviews)), 1, 5)
+    # each user reviews over a span of time, in order
+    start = rng.integers(1_420_070_400_000, 1_672_531_200_000, n_users)  # 2015 .. 2023, in ms
+    gaps = rng.integers(3_600_000, 90 * 86_400_000, n_reviews)
+    first_of_user = np.concatenate([[0], np.cumsum(per_user)[:-1]])
+    cum_gaps = np.cumsum(gaps)
+    timestamp = start[reviewer] + cum_gaps - np.repeat(cum_gaps[first_of_user], per_user)
+
+    asins = np.array(items["parent_asin"].to_list())
+    reviews = pl.DataFrame(
+        {
+            "rating": rating,
+            "title": np.array(["Great", "Okay", "Not for me", "Love it", "As described"])[
+                rng.integers(0, 5, n_reviews)
+            ],
+            "text": np.array(
+                [
+                    "Works as expected.",
+                    "The colour is exactly as in the picture.",
+                    "Smaller than I thought.",
+                    "Would buy again.",
+                ]
+            )[rng.integers(0, 4, n_reviews)],
+            "asin": asins[item],
+            "parent_asin": asins[item],
+            "user_id": user_ids[reviewer],
+            "timestamp": timestamp,
+            "helpful_vote": rng.poisson(0.5, n_reviews),
+            "verified_purchase": rng.random(n_reviews) < 0.9,
+        }
+    ).with_columns(pl.lit([], dtype=pl.List(pl.Struct({"small_image_url": pl.String}))).alias("images"))
+    reviews = reviews.select(
+        "rating", "title", "text", "images", "asin", "parent_asin", "user_id", "timestamp",
+        "helpful_vote", "verified_purchase",
+    )
+
+    # flaws: duplicate (user, item) reviews (a later re-review), reviews without user_id,
+    # reviews of items that have no metadata, malformed lines
+    n_dup = max(3, n_reviews // 200)
+    duplicates = reviews.sample(n_dup, seed=int(rng.integers(2**31))).with_columns(
+        (pl.col("timestamp") + 86_400_000).alias("timestamp")
+    )
+    extra_lines = []
+    for k in range(3):
+        record = reviews.row(int(rng.integers(n_reviews)), named=True)
+        record.pop("user_id")
+        extra_lines.append(json.dumps(record))
+    orphan_asin = "B0NOMETA" + f"{int(rng.integers(100)):02d}"
+    for k in range(3):
+        record = reviews.row(int(rng.integers(n_reviews)), named=True)
+        record["parent_asin"] = record["asin"] = orphan_asin
+        extra_lines.append(json.dumps(record))
+    broken = json.dumps(reviews.row(0, named=True))
+    extra_lines += [broken[: len(broken) // 2], '{"rating": 5.0, "user_id": "A1", }', ""]
+    reviews = pl.concat([reviews, duplicates])
+
+    chunks = []
+    positions = rng.integers(0, max(1, reviews.height // chunk_rows + 1), len(extra_lines))
+    for c, offset in enumerate(range(0, reviews.height, chunk_rows)):
+        text = reviews.slice(offset, chunk_rows).write_ndjson()
+        injected = [line for line, p in zip(extra_lines, positions) if p == c]
+        chunks.append(text + "".join(line + "\n" for line in injected))
+    path = out / "raw" / "review_categories" / f"{category}.jsonl.gz"
+    _write_gzip_lines(path, chunks)
+    return {
+        "reviews": reviews.height,
+        "duplicate_reviews": n_dup,
+        "reviews_without_user_id": 3,
+        "reviews_without_meta": 3,
+        "review_malformed_lines": 2,
+        "review_blank_lines": 1,
+    }
+
+
+def _write_gzip_lines(path: Path, chunks: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:
+            for chunk in chunks:
+                gz.write(chunk.encode("utf-8"))
+
+
+# --- images ---------------------------------------------------------------------------------------
+
+
+def draw_cover(type_index: int, colour: str, pattern: str, material: str, size: int = IMAGE_SIZE) -> Image.Image:
+    """Draw the cover of a product: a background textured by ``material``, and the product's shape
+    (one per product type) filled with ``colour`` and overlaid with ``pattern``."""
+    background = MATERIALS[material]
+    image = Image.new("RGB", (size, size), background)
+    draw = ImageDraw.Draw(image)
+    # material texture: wood grain, brushed metal, fabric weave, glass highlight; plastic stays flat
+    tone = tuple(max(0, c - 25) for c in background)
+    if material == "wooden":
+        for y in range(0, size, 6):
+            draw.arc((-size // 2, y - 8, size * 3 // 2, y + 8), 0, 180, fill=tone)
+    elif material == "metal":
+        for y in range(0, size, 3):
+            draw.line((0, y, size, y), fill=tone if y % 2 else background)
+    elif material == "fabric":
+        for x in range(0, size, 4):
+            draw.line((x, 0, x, size), fill=tone)
+            draw.line((0, x, size, x), fill=tone)
+    elif material == "glass":
+        draw.polygon([(0, 0), (size // 3, 0), (0, size // 3)], fill=(240, 250, 255))
+    fill = COLOURS[colour]
+    mask = Image.new("L", (size, size), 0)
+    _draw_shape(ImageDraw.Draw(mask), SHAPES[type_index], size, 255)
+    body = Image.new("RGB", (size, size), fill)
+    _draw_pattern(ImageDraw.Draw(body), pattern, size, tuple(int(c * 0.55) for c in fill))
+    image.paste(body, (0, 0), mask)
+    return image
+
+
+def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, size: int, fill: int) -> None:
+    m, c = size // 8, size // 2
+    r = c - m
+    if shape == "circle":
+        draw.ellipse((m, m, size - m, size - m), fill=fill)
+    elif shape == "square":
+        draw.rectangle((m + 6, m + 6, size - m - 6, size - m - 6), fill=fill)
+    elif shape == "triangle":
+        draw.polygon([(c, m), (size - m, size - m), (m, size - m)], fill=fill)
+    elif shape == "diamond":
+        draw.polygon([(c, m), (size - m, c), (c, size - m), (m, c)], fill=fill)
+    elif shape == "hexagon":
+        draw.regular_polygon((c, c, r), 6, fill=fill)
+    elif shape == "star":
+        points = []
+        for k in range(10):
+            radius = r if k % 2 == 0 else r * 0.45
+            angle = math.pi / 2 + k * math.pi / 5
+            points.append((c + radius * math.cos(angle), c - radius * math.sin(angle)))
+        draw.polygon(points, fill=fill)
+
+
+def _draw_pattern(draw: ImageDraw.ImageDraw, pattern: str, size: int, ink: tuple[int, int, int]) -> None:
+    if pattern == "striped":
+        for x in range(-size, size, 12):
+            draw.line((x, 0, x + size, size), fill=ink, width=4)
+    elif pattern == "dotted":
+        for y in range(6, size, 14):
+            for x in range(6, size, 14):
+                draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=ink)
+    elif pattern == "checked":
+        for y in range(0, size, 16):
+            for x in range(0, size, 16):
+                if (x // 16 + y // 16) % 2 == 0:
+                    draw.rectangle((x, y, x + 15, y + 15), fill=ink)
+
+
+def _write_images(folder: Path, items: pl.DataFrame, flaws: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    not_jpeg = set(flaws["image_not_jpeg"])
+    for item in items.iter_rows(named=True):
+        path = folder / f"{item['parent_asin']}.jpg"
+        if item["parent_asin"] in not_jpeg:
+            # what a CDN error page looks like when saved under a .jpg name
+            path.write_bytes(b"<!DOCTYPE html><html><body><h1>503 Service Unavailable</h1></body></html>\n")
+            continue
+        image = draw_cover(
+            int(item["type"]),
+            list(COLOURS)[item["colour"]],
+            PATTERNS[item["pattern"]],
+            list(MATERIALS)[item["material"]],
+        )
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=90)
+        path.write_bytes(buffer.getvalue())

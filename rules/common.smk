@@ -1,0 +1,64 @@
+# Config validation, wildcard constraints, paths and input functions. Stage files hold only rules.
+import os
+from pathlib import Path
+
+from mmpcbench.config import validate_config, selection_for
+from mmpcbench.data.fetch import as_url, local_path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+validate_config(config)
+
+DATA = config["data_dir"]
+RESULTS = config["results_dir"]
+LOGS = config["logs_dir"]
+CATEGORIES = config["categories"]
+DEMO = "demo" in config
+
+
+wildcard_constraints:
+    category="|".join(CATEGORIES),
+    kind="reviews|meta",
+
+
+# --- download sources -----------------------------------------------------------------------------
+
+
+def source_url(category, kind):
+    """The URL of a category's raw reviews or meta file (a local base folder becomes file://)."""
+    base = as_url(config["download"]["base_url"])
+    if not base.endswith("/"):
+        base += "/"
+    template = config["download"]["reviews_path" if kind == "reviews" else "meta_path"]
+    return base + template.format(category=category)
+
+
+def download_source(wildcards):
+    """A file:// source is a real input file (so the demo generator runs first); a URL is not."""
+    path = local_path(source_url(wildcards.category, wildcards.kind))
+    return [str(path)] if path is not None else []
+
+
+def selection_of(wildcards):
+    return selection_for(config, wildcards.category)
+
+
+# --- what each target needs -----------------------------------------------------------------------
+
+
+def data_outputs(category):
+    return [
+        f"{DATA}/rec/{category}/{category}.inter",
+        f"{DATA}/interim/{category}/cq_items.parquet",
+        f"{DATA}/interim/{category}/grpo_items.parquet",
+    ]
+
+
+def all_outputs():
+    outputs = [f"{RESULTS}/tables/table1_dataset_stats.csv", f"{RESULTS}/tables/table1_dataset_stats.md"]
+    for category in CATEGORIES:
+        outputs += data_outputs(category)
+    return outputs
+
+
+def download_url(wildcards):
+    return source_url(wildcards.category, wildcards.kind)

@@ -1,0 +1,161 @@
+# Data stages: download -> parse -> select candidates -> fetch images -> rec set -> samples, split.
+
+
+localrules:
+    download,
+
+
+rule download:
+    input:
+        download_source,
+    output:
+        raw=f"{DATA}/raw/{{category}}/{{kind}}.jsonl.gz",
+        manifest=f"{DATA}/raw/{{category}}/{{kind}}.manifest.json",
+    params:
+        url=download_url,
+        settings=config["download"],
+    log:
+        f"{LOGS}/download/{{category}}_{{kind}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/download.py"
+
+
+rule parse:
+    input:
+        reviews=f"{DATA}/raw/{{category}}/reviews.jsonl.gz",
+        meta=f"{DATA}/raw/{{category}}/meta.jsonl.gz",
+    output:
+        interactions=f"{DATA}/interim/{{category}}/interactions.parquet",
+        catalogue=f"{DATA}/interim/{{category}}/items.parquet",
+        report=f"{DATA}/interim/{{category}}/parse_report.json",
+    params:
+        settings=config["parse"],
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    log:
+        f"{LOGS}/parse/{{category}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/parse.py"
+
+
+rule select_candidates:
+    input:
+        interactions=f"{DATA}/interim/{{category}}/interactions.parquet",
+        catalogue=f"{DATA}/interim/{{category}}/items.parquet",
+    output:
+        candidates=f"{DATA}/interim/{{category}}/candidates.parquet",
+        interactions=f"{DATA}/interim/{{category}}/selection_interactions.parquet",
+        report=f"{DATA}/interim/{{category}}/selection.json",
+    params:
+        selection=selection_of,
+        url_field=config["images"]["url_field"],
+    resources:
+        mem_mb=16000,
+        runtime=120,
+    log:
+        f"{LOGS}/select_candidates/{{category}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/select_candidates.py"
+
+
+# Images are stored one file per item under DATA/images/{category}/ and reused when a job is
+# re-run (counted as "cached" in the manifest); the manifest is the output and lists every item.
+rule fetch_images:
+    input:
+        candidates=f"{DATA}/interim/{{category}}/candidates.parquet",
+    output:
+        manifest=f"{DATA}/interim/{{category}}/images.parquet",
+        failures=f"{DATA}/interim/{{category}}/image_failures.csv",
+    params:
+        folder=f"{DATA}/images/{{category}}",
+        root=DATA,
+        settings=config["images"],
+    threads: 2
+    log:
+        f"{LOGS}/fetch_images/{{category}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/fetch_images.py"
+
+
+rule rec_set:
+    input:
+        interactions=f"{DATA}/interim/{{category}}/interactions.parquet",
+        selection_interactions=f"{DATA}/interim/{{category}}/selection_interactions.parquet",
+        candidates=f"{DATA}/interim/{{category}}/candidates.parquet",
+        images=f"{DATA}/interim/{{category}}/images.parquet",
+    output:
+        interactions=f"{DATA}/interim/{{category}}/rec_interactions.parquet",
+        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
+        report=f"{DATA}/interim/{{category}}/rec_set.json",
+    params:
+        selection=selection_of,
+    resources:
+        mem_mb=16000,
+    log:
+        f"{LOGS}/rec_set/{{category}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/rec_set.py"
+
+
+rule sample_cq:
+    input:
+        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
+    output:
+        f"{DATA}/interim/{{category}}/cq_items.parquet",
+    params:
+        n=config["sample"]["cq_items"],
+        seed=config["sample"]["seed"],
+    log:
+        f"{LOGS}/sample_cq/{{category}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/sample_items.py"
+
+
+rule sample_grpo:
+    input:
+        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
+        exclude=f"{DATA}/interim/{{category}}/cq_items.parquet",
+    output:
+        f"{DATA}/interim/{{category}}/grpo_items.parquet",
+    params:
+        n=config["sample"]["grpo_items"],
+        seed=config["sample"]["seed"] + 1,
+    log:
+        f"{LOGS}/sample_grpo/{{category}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/sample_items.py"
+
+
+rule rec_split:
+    input:
+        f"{DATA}/interim/{{category}}/rec_interactions.parquet",
+    output:
+        split=f"{DATA}/rec/{{category}}/split.parquet",
+        inter=f"{DATA}/rec/{{category}}/{{category}}.inter",
+        user_map=f"{DATA}/rec/{{category}}/u_id_mapping.csv",
+        item_map=f"{DATA}/rec/{{category}}/i_id_mapping.csv",
+        report=f"{DATA}/rec/{{category}}/split.json",
+    params:
+        order=config["split"]["order"],
+        seed=config["split"]["seed"],
+    log:
+        f"{LOGS}/rec_split/{{category}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/rec_split.py"

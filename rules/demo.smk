@@ -1,0 +1,21 @@
+# The embedded demo: only present when the config has a `demo:` section. It writes a synthetic
+# catalogue in the exact Amazon Reviews 2023 raw format where the demo's download.base_url points.
+if DEMO:
+
+    rule demo_catalogue:
+        output:
+            reviews=[
+                str(local_path(source_url(category, "reviews")))
+                for category in CATEGORIES
+            ],
+            meta=[str(local_path(source_url(category, "meta"))) for category in CATEGORIES],
+        params:
+            categories=CATEGORIES,
+            demo=config["demo"],
+            mirror=str(local_path(as_url(config["download"]["base_url"]))),
+        log:
+            f"{LOGS}/demo_catalogue.log",
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../workflow_scripts/demo_catalogue.py"

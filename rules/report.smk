@@ -1,0 +1,20 @@
+# Tables and figures, regenerated from the files the stages wrote.
+
+
+rule table1:
+    input:
+        splits=expand(f"{DATA}/rec/{{category}}/split.parquet", category=CATEGORIES),
+        rec_sets=expand(f"{DATA}/interim/{{category}}/rec_set.json", category=CATEGORIES),
+        cq=expand(f"{DATA}/interim/{{category}}/cq_items.parquet", category=CATEGORIES),
+        grpo=expand(f"{DATA}/interim/{{category}}/grpo_items.parquet", category=CATEGORIES),
+    output:
+        csv=f"{RESULTS}/tables/table1_dataset_stats.csv",
+        md=f"{RESULTS}/tables/table1_dataset_stats.md",
+    params:
+        categories=CATEGORIES,
+    log:
+        f"{LOGS}/table1.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/table1.py"

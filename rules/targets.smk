@@ -1,0 +1,47 @@
+# Named targets: one per stage over every category, and one per category over every stage.
+#   snakemake data_Video_Games     everything the data stages make for one category
+#   snakemake parsed               every category parsed
+
+
+rule downloads:
+    input:
+        expand(f"{DATA}/raw/{{category}}/{{kind}}.jsonl.gz", category=CATEGORIES, kind=["reviews", "meta"]),
+
+
+rule parsed:
+    input:
+        expand(f"{DATA}/interim/{{category}}/items.parquet", category=CATEGORIES),
+
+
+rule images:
+    input:
+        expand(f"{DATA}/interim/{{category}}/images.parquet", category=CATEGORIES),
+
+
+rule rec_sets:
+    input:
+        expand(f"{DATA}/interim/{{category}}/rec_items.parquet", category=CATEGORIES),
+
+
+rule samples:
+    input:
+        expand(f"{DATA}/interim/{{category}}/{{sample}}_items.parquet", category=CATEGORIES, sample=["cq", "grpo"]),
+
+
+rule splits:
+    input:
+        expand(f"{DATA}/rec/{{category}}/{{category}}.inter", category=CATEGORIES),
+
+
+rule tables:
+    input:
+        rules.table1.output,
+
+
+for _category in CATEGORIES:
+
+    rule:
+        name:
+            f"data_{_category}"
+        input:
+            data_outputs(_category),

@@ -1,0 +1,19 @@
+"""Rule demo_catalogue: write the embedded demo's raw catalogue (see mmpcbench.demo)."""
+from pathlib import Path
+
+from mmpcbench.demo import CatalogueSize, generate_catalogue
+from mmpcbench.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+demo = snakemake.params.demo
+mirror = Path(snakemake.params.mirror)
+size = CatalogueSize(
+    **{key: demo[key] for key in ("n_items", "n_users", "mean_reviews_per_user") if key in demo}
+)
+generate_catalogue(
+    mirror,
+    snakemake.params.categories,
+    image_base_url=(mirror / "images").resolve().as_uri(),
+    seed=demo["seed"],
+    size=size,
+)

@@ -1,0 +1,14 @@
+"""Rule download: fetch one raw file (reviews or meta) with resume and retries; write its manifest."""
+from mmpcbench.data.fetch import download
+from mmpcbench.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+settings = snakemake.params.settings
+download(
+    snakemake.params.url,
+    snakemake.output.raw,
+    snakemake.output.manifest,
+    retries=settings.get("retries", 5),
+    backoff=settings.get("backoff_seconds", 2.0),
+    timeout=settings.get("timeout_seconds", 120),
+)

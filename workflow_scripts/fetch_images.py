@@ -1,0 +1,17 @@
+"""Rule fetch_images: download and verify the cover of every candidate item."""
+from mmpcbench.data.pipeline import fetch_category_images
+from mmpcbench.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+settings = snakemake.params.settings
+fetch_category_images(
+    snakemake.input.candidates,
+    snakemake.params.folder,
+    snakemake.params.root,
+    snakemake.output.manifest,
+    snakemake.output.failures,
+    workers=settings.get("workers", 8),
+    retries=settings.get("retries", 3),
+    backoff=settings.get("backoff_seconds", 1.0),
+    timeout=settings.get("timeout_seconds", 20),
+)

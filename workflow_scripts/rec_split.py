@@ -1,0 +1,15 @@
+"""Rule rec_split: MMRec's per-user split, written as Parquet and as MMRec's .inter + id mappings."""
+from mmpcbench.data.pipeline import split_category
+from mmpcbench.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+split_category(
+    snakemake.input[0],
+    snakemake.output.split,
+    snakemake.output.inter,
+    snakemake.output.user_map,
+    snakemake.output.item_map,
+    snakemake.output.report,
+    order=snakemake.params.order,
+    seed=snakemake.params.seed,
+)

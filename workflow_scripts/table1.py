@@ -1,0 +1,13 @@
+"""Rule table1: dataset statistics per category (the paper's Table 1), as CSV and Markdown."""
+from mmpcbench.data.stats import dataset_statistics, write_table
+from mmpcbench.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+table = dataset_statistics(
+    snakemake.params.categories,
+    snakemake.input.splits,
+    snakemake.input.rec_sets,
+    snakemake.input.cq,
+    snakemake.input.grpo,
+)
+write_table(table, snakemake.output.csv, snakemake.output.md, "Table 1: dataset statistics")
