@@ -2,12 +2,14 @@
 #   snakemake all --cores 2                              the paper run (config.yaml)
 #   snakemake all --cores 2 --configfile demo/config.yaml  the embedded demo (what `make demo` runs)
 #   snakemake --profile slurm all                        on a SLURM cluster
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 include: "rules/common.smk"

@@ -1,6 +1,9 @@
 # Config validation, wildcard constraints, paths and input functions. Stage files hold only rules.
 import os
+import sys
 from pathlib import Path
+
+sys.path.insert(0, workflow.basedir)  # the mmpcbench library, even when not pip-installed
 
 from mmpcbench.config import validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path

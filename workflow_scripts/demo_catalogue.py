@@ -1,6 +1,8 @@
 """Rule demo_catalogue: write the embedded demo's raw catalogue (see mmpcbench.demo)."""
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.demo import CatalogueSize, generate_catalogue
 from mmpcbench.logs import setup_logging
 

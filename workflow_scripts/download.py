@@ -1,4 +1,8 @@
 """Rule download: fetch one raw file (reviews or meta) with resume and retries; write its manifest."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.data.fetch import download
 from mmpcbench.logs import setup_logging
 

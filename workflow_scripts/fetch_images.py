@@ -1,4 +1,8 @@
 """Rule fetch_images: download and verify the cover of every candidate item."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.data.pipeline import fetch_category_images
 from mmpcbench.logs import setup_logging
 

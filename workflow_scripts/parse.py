@@ -1,4 +1,8 @@
 """Rule parse: raw jsonl.gz -> interactions.parquet, items.parquet and a report of skipped lines."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.data.parse import parse_category
 from mmpcbench.logs import setup_logging
 

@@ -1,4 +1,8 @@
 """Rule rec_split: MMRec's per-user split, written as Parquet and as MMRec's .inter + id mappings."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.data.pipeline import split_category
 from mmpcbench.logs import setup_logging
 

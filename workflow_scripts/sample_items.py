@@ -1,4 +1,8 @@
 """Rules sample_cq and sample_grpo: a seeded sample of the rec items (GRPO excludes the CQ sample)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.data.pipeline import sample_category_items
 from mmpcbench.logs import setup_logging
 

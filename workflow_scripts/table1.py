@@ -1,4 +1,8 @@
 """Rule table1: dataset statistics per category (the paper's Table 1), as CSV and Markdown."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.data.stats import dataset_statistics, write_table
 from mmpcbench.logs import setup_logging
 

@@ -1,0 +1,64 @@
+import copy
+
+import pytest
+import yaml
+
+from mmpcbench.config import ConfigError, load_config, selection_for, validate_config
+from conftest import REPO
+
+
+@pytest.fixture
+def paper_config():
+    return load_config(REPO / "config.yaml")
+
+
+def test_paper_config_is_valid_and_lists_the_nine_categories(paper_config):
+    assert len(paper_config["categories"]) == 9
+    assert paper_config["selection"]["strategy"] == "authors_code"
+    assert paper_config["selection"]["text_field"] == "title"
+    assert paper_config["sample"] == {"cq_items": 1000, "grpo_items": 500, "seed": 2026}
+
+
+def test_demo_config_merged_over_paper_config_is_valid(paper_config):
+    demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
+    merged = copy.deepcopy(paper_config)
+    for key, value in demo.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    validate_config(merged)
+    assert selection_for(merged, "Toys_and_Games")["strategy"] == "authors_code"
+    assert selection_for(merged, "Video_Games")["strategy"] == "kcore"
+
+
+def test_unknown_nested_key_is_named(paper_config):
+    paper_config["selection"]["kcore"]["kk"] = 3
+    with pytest.raises(ConfigError, match=r"selection\.kcore.*\['kk'\]"):
+        validate_config(paper_config)
+
+
+def test_ill_typed_key_is_named(paper_config):
+    paper_config["sample"]["cq_items"] = "1000"
+    with pytest.raises(ConfigError, match=r"'sample\.cq_items'.*not of type 'integer'"):
+        validate_config(paper_config)
+
+
+def test_bad_enum_value_is_named(paper_config):
+    paper_config["split"]["order"] = "sideways"
+    with pytest.raises(ConfigError, match=r"'split\.order'"):
+        validate_config(paper_config)
+
+
+def test_override_for_a_category_not_configured_fails(paper_config):
+    paper_config["selection"]["category_overrides"] = {"Garden": {"kcore": {"k": 3}}}
+    with pytest.raises(ConfigError, match="Garden"):
+        validate_config(paper_config)
+
+
+def test_category_override_merges_nested_keys(paper_config):
+    paper_config["selection"]["category_overrides"] = {"All_Beauty": {"strategy": "kcore", "kcore": {"k": 3}}}
+    validate_config(paper_config)
+    view = selection_for(paper_config, "All_Beauty")
+    assert view["strategy"] == "kcore" and view["kcore"]["k"] == 3 and view["kcore"]["seed"] == 2026
+    assert selection_for(paper_config, "Video_Games")["kcore"]["k"] == 5

@@ -1,0 +1,109 @@
+"""End-to-end: the real Snakemake DAG on the demo config, in a temporary working directory."""
+
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+import yaml
+
+from conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+
+def snakemake(workdir, *args, check=True):
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--cores", "2", *args]
+    result = subprocess.run(command, capture_output=True, text=True, env={"HF_HUB_OFFLINE": "1",
+                            "PATH": "/usr/bin:/bin", "HOME": str(workdir)})
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    snakemake(workdir, "all", "--configfile", str(REPO / "demo/config.yaml"))
+    return workdir
+
+
+def test_demo_writes_table1_for_every_category(demo_run):
+    table = pl.read_csv(demo_run / "demo_output/results/tables/table1_dataset_stats.csv")
+    assert table["category"].to_list() == ["All_Beauty", "Toys_and_Games", "Video_Games"]
+    assert table["selection"].to_list() == ["kcore", "authors_code", "kcore"]
+    assert (table["items"] >= 200).all() and (table["interactions"] >= 1500).all()
+    assert (table["cq_items"] == 100).all() and (table["grpo_items"] == 50).all()
+
+
+@pytest.mark.parametrize("category", ["All_Beauty", "Video_Games"])
+def test_every_kcore_set_leaving_the_data_stages_is_5_core(demo_run, category):
+    split = pl.read_parquet(demo_run / f"demo_output/data/rec/{category}/split.parquet")
+    assert split.group_by("userID").len()["len"].min() >= 5
+    assert split.group_by("itemID").len()["len"].min() >= 5
+
+
+def test_authors_rule_keeps_users_with_eight_interactions(demo_run):
+    split = pl.read_parquet(demo_run / "demo_output/data/rec/Toys_and_Games/split.parquet")
+    assert split.group_by("userID").len()["len"].min() >= 8
+
+
+def test_items_without_image_are_dropped_and_listed(demo_run):
+    base = demo_run / "demo_output/data/interim"
+    failures = pl.concat([pl.read_csv(base / f"{c}/image_failures.csv") for c in
+                          ("All_Beauty", "Toys_and_Games", "Video_Games")])
+    rec_items = pl.concat([pl.read_parquet(base / f"{c}/rec_items.parquet") for c in
+                           ("All_Beauty", "Toys_and_Games", "Video_Games")])
+    assert failures.height >= 1
+    assert set(failures["parent_asin"]).isdisjoint(rec_items["parent_asin"])
+    for path in rec_items["image_path"]:
+        assert (demo_run / "demo_output/data" / path).is_file()
+
+
+def test_samples_are_inside_the_rec_set_and_disjoint(demo_run):
+    base = demo_run / "demo_output/data/interim/Video_Games"
+    rec = set(pl.read_parquet(base / "rec_items.parquet")["parent_asin"])
+    cq = set(pl.read_parquet(base / "cq_items.parquet")["parent_asin"])
+    grpo = set(pl.read_parquet(base / "grpo_items.parquet")["parent_asin"])
+    assert cq <= rec and grpo <= rec and not cq & grpo
+
+
+def test_mmrec_files_are_written(demo_run):
+    inter = pl.read_csv(demo_run / "demo_output/data/rec/Video_Games/Video_Games.inter", separator="\t")
+    assert inter.columns == ["userID", "itemID", "rating", "timestamp", "x_label"]
+    assert set(inter["x_label"].unique()) == {0, 1, 2}
+
+
+def test_rerun_does_nothing(demo_run):
+    result = snakemake(demo_run, "all", "--configfile", str(REPO / "demo/config.yaml"))
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_fresh_rerun_is_byte_identical(demo_run, tmp_path):
+    snakemake(tmp_path, "data_Video_Games", "table1", "--configfile", str(REPO / "demo/config.yaml"))
+    for name in ("results/tables/table1_dataset_stats.csv", "results/tables/table1_dataset_stats.md",
+                 "data/rec/Video_Games/Video_Games.inter", "data/rec/Video_Games/split.parquet",
+                 "data/interim/Video_Games/rec_interactions.parquet"):
+        assert (tmp_path / "demo_output" / name).read_bytes() == (demo_run / "demo_output" / name).read_bytes(), name
+    # item tables carry the demo's file:// image URLs, which name the working directory
+    for name in ("cq_items", "grpo_items", "rec_items"):
+        path = f"demo_output/data/interim/Video_Games/{name}.parquet"
+        fresh, first = (pl.read_parquet(root / path).drop("image_url", "image_large", "image_hi_res")
+                        for root in (tmp_path, demo_run))
+        assert fresh.equals(first), name
+
+
+def test_paper_config_plans_every_job_without_the_network(tmp_path):
+    result = snakemake(tmp_path, "-n", "all")
+    out = result.stdout + result.stderr
+    for rule, count in (("download", 18), ("parse", 9), ("fetch_images", 9), ("rec_split", 9), ("table1", 1)):
+        assert any(line.split() == [rule, str(count)] for line in out.splitlines()), rule
+
+
+def test_a_bad_config_key_stops_the_workflow_with_its_name(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"split": {"order": "chronological", "seed": 1, "sead": 2}}))
+    result = snakemake(tmp_path, "-n", "all", "--configfile", str(bad), check=False)
+    assert result.returncode != 0
+    assert "config key 'split'" in result.stdout + result.stderr and "sead" in result.stdout + result.stderr
