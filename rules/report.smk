@@ -10,6 +10,7 @@ rule table1:
     output:
         csv=f"{RESULTS}/tables/table1_dataset_stats.csv",
         md=f"{RESULTS}/tables/table1_dataset_stats.md",
+        provenance=f"{RESULTS}/tables/table1_dataset_stats.provenance.json",
     params:
         categories=CATEGORIES,
     log:

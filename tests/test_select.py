@@ -134,3 +134,12 @@ def test_finalize_authors_takes_all_ratings_and_users_with_eight():
     rec, rec_items, counts = finalize_rec_set("authors_code", pl.LazyFrame(_interactions(pairs, ratings)), items,
                                               images, min_user_interactions=8)
     assert rec["user_id"].unique().to_list() == ["u1"] and rec.height == 8  # deduplicated, u2 has 7
+
+
+def test_excluded_items_are_counted_by_reason():
+    from mmpcbench.data.select import exclusion_counts
+
+    items = pl.concat([_items(["A"], title=""), _items(["B"], image=None), _items(["C"], title="", image=None),
+                       _items(["D"])])
+    assert exclusion_counts(items, "title") == {
+        "items_without_text": 1, "items_without_main_image": 1, "items_without_text_or_image": 1}

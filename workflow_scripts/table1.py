@@ -4,6 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.data.stats import dataset_statistics, write_table
+from mmpcbench.io import provenance, sha256_file, write_json
 from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
@@ -15,3 +16,10 @@ table = dataset_statistics(
     snakemake.input.grpo,
 )
 write_table(table, snakemake.output.csv, snakemake.output.md, "Table 1: dataset statistics")
+write_json(
+    snakemake.output.provenance,
+    provenance(
+        config=snakemake.config,
+        inputs={path: sha256_file(path) for path in snakemake.input},
+    ),
+)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
 
 from mmpcbench.io import atomic_path, sha256_file, write_json
 
@@ -205,7 +206,7 @@ def fetch_images(
         return {"parent_asin": asin, "image_url": url, **fetch_image(url, out / asin, retries, backoff, timeout)}
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(pool.map(one, rows))
+        results = list(tqdm(pool.map(one, rows), total=len(rows), desc="images", unit="img", mininterval=5))
     frame = pl.DataFrame(
         results,
         schema={

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import polars as pl
 
 log = logging.getLogger(__name__)
@@ -61,24 +62,53 @@ def eligible_items(items: pl.DataFrame, text_field: str, min_text_chars: int = 1
 
 
 def dedupe_earliest(interactions: pl.DataFrame) -> pl.DataFrame:
-    """Keep the earliest review of each (user, item) pair; ties in time go to the earlier raw line."""
-    return interactions.sort(["timestamp", "line"]).unique(["user_id", "parent_asin"], keep="first", maintain_order=True)
+    """Keep the earliest review of each (user, item) pair; ties in time go to the earlier raw line
+    (``line`` identifies a row). Rows keep their input order; only the repeated pairs are sorted."""
+    codes = [pl.col(name).cast(pl.Categorical).to_physical().cast(pl.UInt64) for name in ("user_id", "parent_asin")]
+    pair = (codes[0] * (1 << 32) + codes[1]).alias("pair")  # one integer per (user, item): cheap to hash
+    repeated = interactions.select(pair.is_duplicated()).to_series()
+    if not repeated.any():
+        return interactions
+    subset = interactions.filter(repeated).select("user_id", "parent_asin", "timestamp", "line")
+    keep = subset.sort(["timestamp", "line"]).unique(["user_id", "parent_asin"], keep="first")
+    dropped = subset.join(keep.select("line"), on="line", how="anti")["line"]
+    return interactions.filter(~pl.col("line").is_in(dropped.implode()))
 
 
 def kcore(interactions: pl.DataFrame, k: int) -> pl.DataFrame:
     """The k-core: repeatedly drop users and items with fewer than ``k`` interactions until none is left.
 
     The k-core is unique (the largest subgraph in which every user and item has degree ≥ k), so the
-    order of removal does not change the result. Rows keep their input order.
+    order of removal does not change the result. Rows keep their input order. Users and items are
+    coded as integers once; each round is two ``numpy.bincount``s over the rows still kept.
     """
-    if k <= 1:
+    if k <= 1 or interactions.height == 0:
         return interactions
-    frame = interactions
+    users = interactions["user_id"].cast(pl.Categorical).to_physical().to_numpy()
+    items = interactions["parent_asin"].cast(pl.Categorical).to_physical().to_numpy()
+    keep = np.ones(interactions.height, dtype=bool)
+    kept = keep.sum()
     while True:
-        kept = frame.filter((pl.len().over("user_id") >= k) & (pl.len().over("parent_asin") >= k))
-        if kept.height == frame.height:
-            return kept
-        frame = kept
+        user_degree = np.bincount(users[keep], minlength=int(users.max()) + 1)
+        item_degree = np.bincount(items[keep], minlength=int(items.max()) + 1)
+        keep &= (user_degree[users] >= k) & (item_degree[items] >= k)
+        now = keep.sum()
+        if now == kept:
+            return interactions.filter(pl.Series(keep))
+        kept = now
+
+
+def exclusion_counts(items: pl.DataFrame, text_field: str, image_field: str = "image_large") -> dict:
+    """How many items lack text in ``text_field``, lack a MAIN image URL, or both (for the reports)."""
+    url = pl.coalesce("image_hi_res", "image_large") if image_field == "image_hi_res" else pl.col(image_field)
+    flags = items.select(
+        (item_text(text_field).str.strip_chars() == "").alias("no_text"), url.is_null().alias("no_image")
+    )
+    return {
+        "items_without_text": int((flags["no_text"] & ~flags["no_image"]).sum()),
+        "items_without_main_image": int((flags["no_image"] & ~flags["no_text"]).sum()),
+        "items_without_text_or_image": int((flags["no_text"] & flags["no_image"]).sum()),
+    }
 
 
 def _interactions_on(interactions: pl.LazyFrame, items: pl.DataFrame) -> pl.DataFrame:
@@ -99,10 +129,12 @@ def select_kcore(
     image_field: str = "image_large",
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Step 1 of ``kcore``: return (interactions, candidate items, counts of what each filter kept)."""
-    counts = {"items_parsed": items.height}
+    counts = {"items_parsed": items.height, **exclusion_counts(items, text_field, image_field)}
     pool = eligible_items(items, text_field, 1, image_field)
     counts["items_with_text_and_image"] = pool.height
-    frame = _interactions_on(interactions, pool)
+    # ids as categoricals while the frame is large: a quarter of the memory of the strings
+    ids = [pl.col("user_id").cast(pl.Categorical), pl.col("parent_asin").cast(pl.Categorical)]
+    frame = _interactions_on(interactions.with_columns(ids), pool.with_columns(ids[1]))
     counts["interactions_on_eligible_items"] = frame.height
     frame = dedupe_earliest(frame)
     counts["interactions_deduplicated"] = frame.height
@@ -113,7 +145,7 @@ def select_kcore(
             chosen = candidates.sample(max_items, seed=seed, shuffle=False)
             frame = frame.join(chosen.select("parent_asin"), on="parent_asin", how="semi")
         counts["items_presampled"] = min(max_items, candidates.height)
-    frame = kcore(frame, k)
+    frame = kcore(frame, k).with_columns(pl.col("user_id", "parent_asin").cast(pl.String))
     counts["kcore_users"] = frame["user_id"].n_unique()
     counts["kcore_items"] = frame["parent_asin"].n_unique()
     counts["kcore_interactions"] = frame.height
@@ -132,7 +164,7 @@ def select_authors_code(
     max_user_reviews: int = 20,
 ) -> tuple[pl.DataFrame, dict]:
     """Step 1 of ``authors_code``: return (candidate items, counts). See the module docstring."""
-    counts = {"items_parsed": items.height}
+    counts = {"items_parsed": items.height, **exclusion_counts(items, text_field)}
     pool = eligible_items(items, "title", min_title_chars, "image_large")
     if text_field != "title":  # the configured text must exist too, or the item cannot be completed
         pool = pool.join(eligible_items(items, text_field, 1).select("parent_asin"), on="parent_asin", how="semi")

@@ -117,14 +117,15 @@ def generate_catalogue(
 
 
 def _asins(rng: np.random.Generator, n: int, prefix: str, length: int) -> list[str]:
-    alphabet = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
-    codes = rng.integers(0, len(alphabet), size=(n * 2, length))
-    seen: dict[str, None] = {}
-    for row in codes:
-        seen.setdefault(prefix + "".join(alphabet[row]), None)
-        if len(seen) == n:
-            break
-    return list(seen)
+    """``n`` distinct random ids of ``length`` upper-case letters and digits after ``prefix``."""
+    alphabet = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", dtype=np.uint8)
+    codes = alphabet[rng.integers(0, len(alphabet), size=(n * 2, length), dtype=np.uint8)]
+    strings = codes.view(f"S{length}").ravel()
+    _, first = np.unique(strings, return_index=True)
+    distinct = strings[np.sort(first)][:n]
+    if len(distinct) < n:
+        raise ValueError(f"could not draw {n} distinct ids of length {length}")
+    return [prefix + s.decode() for s in distinct]
 
 
 def _make_items(category: str, n_items: int, rng: np.random.Generator) -> pl.DataFrame:
@@ -247,13 +248,12 @@ def _write_meta(
 # --- reviews --------------------------------------------------------------------------------------
 
 
-def _cell_sampler(keys: np.ndarray, weights: np.ndarray):
+def _cell_sampler(keys: np.ndarray, weights: np.ndarray, n_keys: int):
     """Return (order, cumulative weights, start, end per key) to draw an item within a key's cell
     with probability proportional to ``weights``, vectorised over many draws."""
     order = np.argsort(keys, kind="stable")
     cum = np.cumsum(weights[order])
     sorted_keys = keys[order]
-    n_keys = int(keys.max()) + 1
     start = np.searchsorted(sorted_keys, np.arange(n_keys), side="left")
     end = np.searchsorted(sorted_keys, np.arange(n_keys), side="right")
     return order, cum, start, end
@@ -296,10 +296,10 @@ def _write_reviews(
     pattern = items["pattern"].to_numpy()
     popularity = items["popularity"].to_numpy()
     n_types = len(PRODUCT_TYPES[category])
-    by_colour_type = _cell_sampler(colour * n_types + kind, popularity)
-    by_colour = _cell_sampler(colour, popularity)
-    by_type_pattern = _cell_sampler(kind * len(PATTERNS) + pattern, popularity)
-    overall = _cell_sampler(np.zeros(len(popularity), dtype=np.int64), popularity)
+    by_colour_type = _cell_sampler(colour * n_types + kind, popularity, len(COLOURS) * n_types)
+    by_colour = _cell_sampler(colour, popularity, len(COLOURS))
+    by_type_pattern = _cell_sampler(kind * len(PATTERNS) + pattern, popularity, n_types * len(PATTERNS))
+    overall = _cell_sampler(np.zeros(len(popularity), dtype=np.int64), popularity, 1)
 
     reviewer = np.repeat(np.arange(n_users), per_user)
     choice = rng.random(n_reviews)
