@@ -9,6 +9,7 @@ if DEMO:
                 for category in CATEGORIES
             ],
             meta=[str(local_path(source_url(category, "meta"))) for category in CATEGORIES],
+            images=directory(f"{local_path(as_url(config['download']['base_url']))}/images"),
         params:
             categories=CATEGORIES,
             demo=config["demo"],
