@@ -280,9 +280,10 @@ def _write_reviews(
     chunk_rows: int,
 ) -> dict:
     n_users = size.n_users
-    # reviews per user: 1 + a heavy-tailed draw with the configured mean
+    # reviews per user: 1 + floor of a log-normal draw; E[1 + floor(X)] ≈ E[X] + 0.5, so E[X] is set
+    # to mean - 0.5 and the configured mean is the realised one
     sigma = 0.9
-    mu = math.log(max(size.mean_reviews_per_user - 1, 0.5)) - sigma**2 / 2
+    mu = math.log(max(size.mean_reviews_per_user - 0.5, 0.5)) - sigma**2 / 2
     per_user = 1 + np.floor(rng.lognormal(mu, sigma, n_users)).astype(np.int64)
     per_user = np.minimum(per_user, items.height // 2)
     n_reviews = int(per_user.sum())
