@@ -15,6 +15,7 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/data.smk"
+include: "rules/complete.smk"
 include: "rules/report.smk"
 
 

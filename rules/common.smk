@@ -18,9 +18,13 @@ CATEGORIES = config["categories"]
 DEMO = "demo" in config
 
 
+CONTROLS = config["completion"]["controls"]
+
+
 wildcard_constraints:
     category="|".join(CATEGORIES),
     kind="reviews|meta",
+    control="|".join(CONTROLS),
 
 
 # --- download sources -----------------------------------------------------------------------------
@@ -56,10 +60,16 @@ def data_outputs(category):
     ]
 
 
+def completion_outputs(category):
+    return [f"{RESULTS}/completions/i2t/{category}/{control}.parquet" for control in CONTROLS] + [
+        f"{RESULTS}/generated_images/{category}/{control}/manifest.parquet" for control in CONTROLS
+    ]
+
+
 def all_outputs():
     outputs = [f"{RESULTS}/tables/table1_dataset_stats.csv", f"{RESULTS}/tables/table1_dataset_stats.md"]
     for category in CATEGORIES:
-        outputs += data_outputs(category)
+        outputs += data_outputs(category) + completion_outputs(category)
     return outputs
 
 

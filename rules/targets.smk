@@ -1,5 +1,6 @@
 # Named targets: one per stage over every category, and one per category over every stage.
 #   snakemake data_Video_Games     everything the data stages make for one category
+#   snakemake complete_Video_Games every completion of one category
 #   snakemake parsed               every category parsed
 
 
@@ -33,6 +34,11 @@ rule splits:
         expand(f"{DATA}/rec/{{category}}/{{category}}.inter", category=CATEGORIES),
 
 
+rule completions:
+    input:
+        [path for category in CATEGORIES for path in completion_outputs(category)],
+
+
 rule tables:
     input:
         rules.table1.output,
@@ -45,3 +51,9 @@ for _category in CATEGORIES:
             f"data_{_category}"
         input:
             data_outputs(_category),
+
+    rule:
+        name:
+            f"complete_{_category}"
+        input:
+            completion_outputs(_category),

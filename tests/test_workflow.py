@@ -97,7 +97,8 @@ def test_fresh_rerun_is_byte_identical(demo_run, tmp_path):
 def test_paper_config_plans_every_job_without_the_network(tmp_path):
     result = snakemake(tmp_path, "-n", "all")
     out = result.stdout + result.stderr
-    for rule, count in (("download", 18), ("parse", 9), ("fetch_images", 9), ("rec_split", 9), ("table1", 1)):
+    for rule, count in (("download", 18), ("parse", 9), ("fetch_images", 9), ("rec_split", 9), ("table1", 1),
+                        ("complete_text_control", 27), ("complete_image_control", 27)):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), rule
 
 
@@ -107,3 +108,16 @@ def test_a_bad_config_key_stops_the_workflow_with_its_name(tmp_path):
     result = snakemake(tmp_path, "-n", "all", "--configfile", str(bad), check=False)
     assert result.returncode != 0
     assert "config key 'split'" in result.stdout + result.stderr and "sead" in result.stdout + result.stderr
+
+
+def test_demo_completes_every_item_by_every_control(demo_run):
+    results = demo_run / "demo_output/results"
+    for category in ("All_Beauty", "Toys_and_Games", "Video_Games"):
+        rec = pl.read_parquet(demo_run / f"demo_output/data/interim/{category}/rec_items.parquet")
+        for control in ("ground_truth", "shuffled", "empty"):
+            texts = pl.read_parquet(results / f"completions/i2t/{category}/{control}.parquet")
+            images = pl.read_parquet(results / f"generated_images/{category}/{control}/manifest.parquet")
+            assert sorted(texts["parent_asin"]) == sorted(rec["parent_asin"]) == sorted(images["parent_asin"])
+            assert all((results / path).is_file() for path in images["image_path"])
+        shuffled = pl.read_parquet(results / f"completions/i2t/{category}/shuffled.parquet")
+        assert (shuffled["source_asin"] != shuffled["parent_asin"]).all()
