@@ -19,12 +19,16 @@ DEMO = "demo" in config
 
 
 CONTROLS = config["completion"]["controls"]
+BORROWING = CONTROLS + config["completion"]["baselines"]
+# the modality a borrowing method looks at, per task (retrieval: I→T looks at images)
+QUERY_MODALITY = {"i2t": "image", "t2i": "text"}
 
 
 wildcard_constraints:
     category="|".join(CATEGORIES),
     kind="reviews|meta",
-    control="|".join(CONTROLS),
+    borrowed="|".join(BORROWING),
+    modality="text|image",
 
 
 # --- download sources -----------------------------------------------------------------------------
@@ -61,9 +65,30 @@ def data_outputs(category):
 
 
 def completion_outputs(category):
-    return [f"{RESULTS}/completions/i2t/{category}/{control}.parquet" for control in CONTROLS] + [
-        f"{RESULTS}/generated_images/{category}/{control}/manifest.parquet" for control in CONTROLS
+    return [f"{RESULTS}/completions/i2t/{category}/{method}.parquet" for method in BORROWING] + [
+        f"{RESULTS}/generated_images/{category}/{method}/manifest.parquet" for method in BORROWING
     ]
+
+
+def encoder_spec(wildcards):
+    return config["encoders"][wildcards.modality]
+
+
+def _borrowed_inputs(wildcards, task):
+    inputs = {"rec_items": f"{DATA}/interim/{wildcards.category}/rec_items.parquet"}
+    if wildcards.borrowed == "retrieval":
+        modality = QUERY_MODALITY[task]
+        inputs["embeddings"] = f"{RESULTS}/embeddings/{wildcards.category}/{modality}.parquet"
+        inputs["cq_items"] = f"{DATA}/interim/{wildcards.category}/cq_items.parquet"
+    return inputs
+
+
+def borrowed_text_inputs(wildcards):
+    return _borrowed_inputs(wildcards, "i2t")
+
+
+def borrowed_image_inputs(wildcards):
+    return _borrowed_inputs(wildcards, "t2i")
 
 
 def all_outputs():

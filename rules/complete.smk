@@ -1,36 +1,58 @@
 # Completion: every rec item of a category, I→T (text from the image) and T→I (image from the text).
-# Methods so far: the controls (ground_truth, shuffled, empty). The MLLMs, the diffusion step and the
-# retrieval baseline are the next part of the completion issue.
+# Methods so far borrow another item's modality: the controls (ground_truth, shuffled, empty) and the
+# retrieval baseline (nearest neighbour by the modality the item still has). The MLLMs and the
+# diffusion step are the next part of the completion issue.
 
 
-rule complete_text_control:
+rule embed_items:
     input:
         rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
     output:
-        f"{RESULTS}/completions/i2t/{{category}}/{{control}}.parquet",
+        f"{RESULTS}/embeddings/{{category}}/{{modality}}.parquet",
+    params:
+        spec=encoder_spec,
+        data_root=DATA,
+    threads: 2
+    resources:
+        gpu=config["encoders"]["resources"]["gpu"],
+        mem_mb=config["encoders"]["resources"]["mem_mb"],
+        runtime=config["encoders"]["resources"]["runtime"],
+    log:
+        f"{LOGS}/embed_items/{{category}}/{{modality}}.log",
+    conda:
+        "../envs/encoders.yaml"
+    script:
+        "../workflow_scripts/embed_items.py"
+
+
+rule complete_text_borrowed:
+    input:
+        unpack(borrowed_text_inputs),
+    output:
+        f"{RESULTS}/completions/i2t/{{category}}/{{borrowed}}.parquet",
     params:
         seed=config["completion"]["seed"],
     log:
-        f"{LOGS}/complete/i2t/{{category}}/{{control}}.log",
+        f"{LOGS}/complete/i2t/{{category}}/{{borrowed}}.log",
     conda:
         "../envs/data.yaml"
     script:
-        "../workflow_scripts/complete_text_control.py"
+        "../workflow_scripts/complete_text_borrowed.py"
 
 
-rule complete_image_control:
+rule complete_image_borrowed:
     input:
-        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
+        unpack(borrowed_image_inputs),
     output:
-        manifest=f"{RESULTS}/generated_images/{{category}}/{{control}}/manifest.parquet",
+        manifest=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}/manifest.parquet",
     params:
         seed=config["completion"]["seed"],
         data_root=DATA,
-        folder=f"{RESULTS}/generated_images/{{category}}/{{control}}",
+        folder=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}",
         results_root=RESULTS,
     log:
-        f"{LOGS}/complete/t2i/{{category}}/{{control}}.log",
+        f"{LOGS}/complete/t2i/{{category}}/{{borrowed}}.log",
     conda:
         "../envs/data.yaml"
     script:
-        "../workflow_scripts/complete_image_control.py"
+        "../workflow_scripts/complete_image_borrowed.py"

@@ -3,7 +3,18 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from mmpcbench.completion.controls import control_images, control_texts, derangement
+from mmpcbench.completion.borrow import borrowed_images, borrowed_texts
+from mmpcbench.completion.controls import control_sources, derangement
+
+
+def control_texts(items, control, seed):
+    items = items.sort("parent_asin")
+    return borrowed_texts(items, control_sources(items, control, seed), control)
+
+
+def control_images(items, control, seed, image_root, out_dir, out_root):
+    items = items.sort("parent_asin")
+    return borrowed_images(items, control_sources(items, control, seed), control, image_root, out_dir, out_root)
 
 
 @pytest.fixture

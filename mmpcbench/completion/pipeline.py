@@ -3,30 +3,65 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from mmpcbench.completion.controls import control_images, control_texts
+from mmpcbench.completion.borrow import borrowed_images, borrowed_texts
+from mmpcbench.completion.controls import CONTROLS, control_sources
+from mmpcbench.completion.retrieval import retrieval_sources
+from mmpcbench.encoders import encode_images, encode_texts
 from mmpcbench.io import write_parquet
 
 log = logging.getLogger(__name__)
 
+BORROWING_METHODS = (*CONTROLS, "retrieval")
+# the modality a method looks at to complete the other one
+QUERY_MODALITY = {"i2t": "image", "t2i": "text"}
 
-def complete_text_by_control(items_path, control: str, seed: int, out_path) -> pl.DataFrame:
-    """I→T for every rec item of a category by a control method."""
-    items = pl.read_parquet(items_path, columns=["parent_asin", "text"])
-    frame = control_texts(items, control, seed)
+
+def borrow_sources(method: str, items: pl.DataFrame, seed: int, embeddings_path=None, cq_path=None) -> pl.Series:
+    """Whose modality each item receives under ``method`` (``items`` sorted by ``parent_asin``)."""
+    if method in CONTROLS:
+        return control_sources(items, method, seed)
+    if method == "retrieval":
+        cq = set(pl.read_parquet(cq_path, columns=["parent_asin"])["parent_asin"])
+        pool = [asin for asin in items["parent_asin"] if asin not in cq]
+        return retrieval_sources(items, pl.read_parquet(embeddings_path), pool)
+    raise ValueError(f"unknown borrowing method {method!r}; known: {list(BORROWING_METHODS)}")
+
+
+def complete_by_borrowing(
+    task: str, method: str, rec_items_path, out_path, seed: int = 0, embeddings_path=None, cq_path=None,
+    data_root=None, image_folder=None, results_root=None,
+) -> pl.DataFrame:
+    """I→T (a completions table) or T→I (images + manifest) for every rec item of a category."""
+    items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"]).sort("parent_asin")
+    sources = borrow_sources(method, items, seed, embeddings_path, cq_path)
+    if task == "i2t":
+        frame = borrowed_texts(items, sources, method)
+    elif task == "t2i":
+        frame = borrowed_images(items, sources, method, data_root, image_folder, results_root)
+    else:
+        raise ValueError(f"unknown task {task!r}; known: ['i2t', 't2i']")
+    moved = int((sources != items["parent_asin"]).fill_null(True).sum())
+    log.info("%s %s: %d items, %d completed from another item or left empty", task, method, frame.height, moved)
     write_parquet(frame, out_path)
-    log.info("%s: %d texts", control, frame.height)
     return frame
 
 
-def complete_images_by_control(items_path, control: str, seed: int, data_root, out_dir, results_root,
-                               manifest_path) -> pl.DataFrame:
-    """T→I for every rec item of a category by a control method: images and their manifest."""
-    items = pl.read_parquet(items_path, columns=["parent_asin", "image_path"])
-    manifest = control_images(items, control, seed, data_root, out_dir, results_root)
-    write_parquet(manifest, manifest_path)
-    log.info("%s: %d images in %s", control, manifest.height, Path(out_dir))
-    return manifest
+def embed_items(rec_items_path, modality: str, spec: dict, data_root, out_path) -> pl.DataFrame:
+    """Embed the text or the cover of every rec item: ``parent_asin, embedding`` (L2-normalised)."""
+    items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"]).sort("parent_asin")
+    if modality == "text":
+        matrix = encode_texts(items["text"].to_list(), spec)
+    elif modality == "image":
+        matrix = encode_images([f"{data_root}/{p}" for p in items["image_path"]], spec)
+    else:
+        raise ValueError(f"unknown modality {modality!r}; known: ['text', 'image']")
+    frame = pl.DataFrame({"parent_asin": items["parent_asin"]}).with_columns(
+        pl.Series("embedding", matrix.astype(np.float32), dtype=pl.Array(pl.Float32, matrix.shape[1]))
+    )
+    write_parquet(frame, out_path)
+    log.info("%s embeddings: %d x %d (%s)", modality, *matrix.shape, spec.get("model") or spec.get("family"))
+    return frame

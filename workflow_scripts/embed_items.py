@@ -1,0 +1,16 @@
+"""Rule embed_items: embed the text or the cover of every rec item with the configured encoder."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.completion.pipeline import embed_items
+from mmpcbench.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+embed_items(
+    snakemake.input.rec_items,
+    snakemake.wildcards.modality,
+    snakemake.params.spec,
+    snakemake.params.data_root,
+    snakemake.output[0],
+)
