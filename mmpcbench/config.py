@@ -34,6 +34,7 @@ def validate_config(config: dict) -> dict:
     errors = list(validator.iter_errors(config))
     if not errors:
         _check_categories(config)
+        _check_models(config)
         return config
     error = max(errors, key=lambda e: len(e.absolute_path))
     while error.context:  # anyOf/allOf: report the most specific cause
@@ -44,6 +45,15 @@ def validate_config(config: dict) -> dict:
         known = sorted(error.schema.get("properties", {}))
         raise ConfigError(f"config key '{where}': unknown key(s) {unexpected}; known keys here: {known}")
     raise ConfigError(f"config key '{where}': {error.message}")
+
+
+def _check_models(config: dict) -> None:
+    unknown = sorted(set(config["completion"]["models"]) - set(config.get("models", {})))
+    if unknown:
+        raise ConfigError(
+            f"config key 'completion.models': {unknown} are not in the registry 'models'; "
+            f"known: {sorted(config.get('models', {}))}"
+        )
 
 
 def _check_categories(config: dict) -> None:

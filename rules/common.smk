@@ -1,5 +1,6 @@
 # Config validation, wildcard constraints, paths and input functions. Stage files hold only rules.
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +21,10 @@ DEMO = "demo" in config
 
 CONTROLS = config["completion"]["controls"]
 BORROWING = CONTROLS + config["completion"]["baselines"]
+MODELS = config["completion"]["models"]
+TASKS = ["i2t", "t2i"]
+# registry entries the pipeline builds itself (the demo's tiny random-weight models)
+TINY_MODELS = {name: entry for name, entry in config["models"].items() if entry.get("build_tiny")}
 # the modality a borrowing method looks at, per task (retrieval: I→T looks at images)
 QUERY_MODALITY = {"i2t": "image", "t2i": "text"}
 
@@ -28,6 +33,8 @@ wildcard_constraints:
     category="|".join(CATEGORIES),
     kind="reviews|meta",
     borrowed="|".join(BORROWING),
+    model="|".join(re.escape(name) for name in MODELS) or "__none__",
+    task="i2t|t2i",
     modality="text|image",
 
 
@@ -65,9 +72,44 @@ def data_outputs(category):
 
 
 def completion_outputs(category):
-    return [f"{RESULTS}/completions/i2t/{category}/{method}.parquet" for method in BORROWING] + [
-        f"{RESULTS}/generated_images/{category}/{method}/manifest.parquet" for method in BORROWING
-    ]
+    return (
+        [f"{RESULTS}/completions/i2t/{category}/{method}.parquet" for method in BORROWING]
+        + [f"{RESULTS}/generated_images/{category}/{method}/manifest.parquet" for method in BORROWING]
+        + [f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for task in TASKS for model in MODELS]
+    )
+
+
+def model_outputs(model):
+    return [f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for task in TASKS for category in CATEGORIES]
+
+
+# --- the model registry: what a completion job needs and asks SLURM for -------------------------
+
+
+def model_entry(wildcards):
+    return config["models"][wildcards.model]
+
+
+def model_files(wildcards):
+    """A model the pipeline builds (tiny demo models) is an input file; a hub id is not."""
+    entry = config["models"][wildcards.model]
+    return [entry["model"]] if entry.get("build_tiny") else []
+
+
+def model_gpus(wildcards):
+    return config["models"][wildcards.model]["resources"]["gpu"]
+
+
+def model_mem_mb(wildcards):
+    return config["models"][wildcards.model]["resources"]["mem_mb"]
+
+
+def model_runtime(wildcards):
+    return config["models"][wildcards.model]["resources"]["runtime"]
+
+
+def tiny_model_family_by_path(wildcards):
+    return next(entry["family"] for entry in TINY_MODELS.values() if entry["model"] == wildcards.tiny)
 
 
 def encoder_spec(wildcards):

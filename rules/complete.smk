@@ -1,7 +1,46 @@
 # Completion: every rec item of a category, I→T (text from the image) and T→I (image from the text).
 # Methods so far borrow another item's modality: the controls (ground_truth, shuffled, empty) and the
-# retrieval baseline (nearest neighbour by the modality the item still has). The MLLMs and the
-# diffusion step are the next part of the completion issue.
+# retrieval baseline (nearest neighbour by the modality the item still has); and the MLLMs of the
+# registry. The diffusion step (T→I prompts → images) is the next part of the completion issue.
+
+
+rule complete_mllm:
+    input:
+        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
+        model=model_files,
+    output:
+        f"{RESULTS}/completions/{{task}}/{{category}}/{{model}}.parquet",
+    params:
+        entry=model_entry,
+        completion=config["completion"],
+        data_root=DATA,
+    resources:
+        gpu=model_gpus,
+        mem_mb=model_mem_mb,
+        runtime=model_runtime,
+    log:
+        f"{LOGS}/complete/{{task}}/{{category}}/{{model}}.log",
+    conda:
+        "../envs/mllm.yaml"
+    script:
+        "../workflow_scripts/complete_mllm.py"
+
+
+if TINY_MODELS:
+
+    rule build_tiny_model:
+        output:
+            directory("{tiny}"),
+        wildcard_constraints:
+            tiny="|".join(re.escape(entry["model"]) for entry in TINY_MODELS.values()),
+        params:
+            family=tiny_model_family_by_path,
+        log:
+            f"{LOGS}/build_tiny_model/{{tiny}}.log",
+        conda:
+            "../envs/mllm.yaml"
+        script:
+            "../workflow_scripts/build_tiny_model.py"
 
 
 rule embed_items:

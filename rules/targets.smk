@@ -39,6 +39,15 @@ rule completions:
         [path for category in CATEGORIES for path in completion_outputs(category)],
 
 
+for _model in MODELS:
+
+    rule:
+        name:
+            f"complete_model_{re.sub(r'[^A-Za-z0-9_]', '_', _model)}"
+        input:
+            model_outputs(_model),
+
+
 rule tables:
     input:
         rules.table1.output,

@@ -65,3 +65,14 @@ def embed_items(rec_items_path, modality: str, spec: dict, data_root, out_path) 
     write_parquet(frame, out_path)
     log.info("%s embeddings: %d x %d (%s)", modality, *matrix.shape, spec.get("model") or spec.get("family"))
     return frame
+
+
+def complete_with_model(task: str, entry: dict, completion: dict, rec_items_path, data_root, out_path) -> pl.DataFrame:
+    """I→T or T→I for every rec item with one MLLM (prompts, answer key, failure policy from config)."""
+    from mmpcbench.completion.mllm import complete_items
+
+    items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"])
+    return complete_items(
+        task, entry, completion["prompts"][task], completion["answer_keys"][task], items, data_root, out_path,
+        shard_size=completion.get("shard_size", 256), failure_policy=completion.get("failure_policy", "raw"),
+    )

@@ -1,0 +1,219 @@
+"""Multimodal LLM completion: load a registry entry, build chat prompts, generate in batches, in
+resumable shards.
+
+One adapter serves every family the registry names (``qwen2_5_vl``, ``gemma3``): both load with
+``AutoModelForImageTextToText`` + ``AutoProcessor`` and take chat messages whose content mixes
+``{"type": "image"}`` and ``{"type": "text"}`` parts. A family only sets defaults (Gemma-3 must compute
+in bfloat16: fp16 gives empty or NaN output).
+
+A registry entry (``config.models[name]``)::
+
+    model: Qwen/Qwen2.5-VL-7B-Instruct     # hub id or local folder
+    revision: <commit>                     # pinned hub revision (optional for a local folder)
+    family: qwen2_5_vl                     # or gemma3
+    dtype: float16                         # compute dtype (gemma3: bfloat16)
+    quantization: nf4                      # 4-bit NF4 with double quantisation (bitsandbytes), or none
+    batch_size: 16
+    max_new_tokens: {i2t: 128, t2i: 256}
+    generation: {}                         # {} = the model's own generation config; e.g. {do_sample: false}
+    resources: {gpu: 1, mem_mb: 32000, runtime: 240}
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import polars as pl
+from PIL import Image
+from tqdm import tqdm
+
+from mmpcbench.completion.answers import completion_text, parse_answer
+from mmpcbench.io import write_parquet
+
+log = logging.getLogger(__name__)
+
+FAMILIES = {"qwen2_5_vl": {"dtype": "float16"}, "gemma3": {"dtype": "bfloat16"}}
+RESULT_SCHEMA = {
+    "parent_asin": pl.String, "raw": pl.String, "text": pl.String, "parse_status": pl.String,
+    "n_input_tokens": pl.Int64, "n_output_tokens": pl.Int64, "seconds": pl.Float64,
+}
+
+
+class MLLMError(RuntimeError):
+    """A model cannot be loaded or used; the message names the model and what to do."""
+
+
+def _dtype(name: str):
+    import torch
+
+    return {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[name]
+
+
+def load_mllm(entry: dict, device: str | None = None):
+    """Load ``(model, processor)`` for a registry entry; the processor pads on the left for batches."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor, BitsAndBytesConfig
+
+    family = entry.get("family")
+    if family not in FAMILIES:
+        raise MLLMError(f"unknown model family {family!r} for {entry.get('model')!r}; known: {sorted(FAMILIES)}")
+    dtype_name = entry.get("dtype", FAMILIES[family]["dtype"])
+    if family == "gemma3" and dtype_name == "float16":
+        raise MLLMError(f"{entry['model']!r}: Gemma-3 must run in bfloat16 (float16 gives empty or NaN output)")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    kwargs = {"dtype": _dtype(dtype_name)}
+    if entry.get("revision"):
+        kwargs["revision"] = entry["revision"]
+    if entry.get("quantization", "none") == "nf4":
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=_dtype(dtype_name),
+        )
+        kwargs["device_map"] = "auto" if device == "cuda" else "cpu"
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(entry["model"], **kwargs)
+        processor = AutoProcessor.from_pretrained(entry["model"], revision=entry.get("revision"))
+    except (OSError, ValueError) as error:
+        offline = " (HF_HUB_OFFLINE=1: only cached or local models can be loaded)" if os.environ.get(
+            "HF_HUB_OFFLINE") == "1" else ""
+        raise MLLMError(f"cannot load model {entry['model']!r}{offline}: {error}") from error
+    if "quantization_config" not in kwargs:
+        model = model.to(device)
+    processor.tokenizer.padding_side = "left"
+    return model.eval(), processor
+
+
+def conversation(task: str, prompt: str, text: str | None = None, image: Image.Image | None = None) -> list[dict]:
+    """The chat messages for one item: I→T shows the image and asks; T→I gives the product text."""
+    if task == "i2t":
+        content = [{"type": "image", "image": image}, {"type": "text", "text": prompt}]
+    elif task == "t2i":
+        content = [{"type": "text", "text": prompt.replace("{text}", text or "")}]
+    else:
+        raise ValueError(f"unknown task {task!r}; known: ['i2t', 't2i']")
+    return [{"role": "user", "content": content}]
+
+
+def generate(model, processor, conversations: list[list[dict]], max_new_tokens: int, generation: dict) -> list[tuple]:
+    """Generate for a batch; return ``(raw answer, input tokens, output tokens)`` per conversation."""
+    import torch
+
+    inputs = processor.apply_chat_template(
+        conversations, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+        processor_kwargs={"padding": True},
+    ).to(model.device)
+    with torch.inference_mode():
+        output = model.generate(**inputs, max_new_tokens=max_new_tokens, **generation)
+    new = output[:, inputs["input_ids"].shape[1]:]
+    tokenizer = processor.tokenizer
+    stops = set(_as_list(model.generation_config.eos_token_id)) | {tokenizer.pad_token_id}
+    counts = []
+    for row in new.tolist():
+        n = next((i for i, token in enumerate(row) if token in stops), len(row))
+        counts.append(n)
+    raws = processor.batch_decode(new, skip_special_tokens=True)
+    n_inputs = inputs["attention_mask"].sum(dim=1).tolist()
+    return [(raw, int(n_in), n_out) for raw, n_in, n_out in zip(raws, n_inputs, counts)]
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _is_out_of_memory(error: Exception) -> bool:
+    return "out of memory" in str(error).lower() or type(error).__name__ == "OutOfMemoryError"
+
+
+def _generate_adaptive(model, processor, conversations, max_new_tokens, generation, batch_size) -> list[tuple]:
+    """Generate in batches of ``batch_size``; on out-of-memory halve the batch and retry (logged)."""
+    results, start = [], 0
+    while start < len(conversations):
+        chunk = conversations[start : start + batch_size]
+        try:
+            results += generate(model, processor, chunk, max_new_tokens, generation)
+            start += len(chunk)
+        except (RuntimeError, MemoryError) as error:
+            if not _is_out_of_memory(error) or batch_size == 1:
+                raise
+            batch_size = max(1, batch_size // 2)
+            log.warning("out of memory on a batch of %d; retrying with %d", len(chunk), batch_size)
+            _free_cache()
+    return results
+
+
+def _free_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def complete_items(
+    task: str, entry: dict, prompt: str, answer_key: str, items: pl.DataFrame, data_root: str | Path,
+    out_path: str | Path, shard_size: int = 256, failure_policy: str = "raw", model_and_processor=None,
+) -> pl.DataFrame:
+    """Complete every item (``parent_asin, text, image_path``) with the model of ``entry``; write the
+    result table to ``out_path``.
+
+    Work is done in shards of ``shard_size`` items written atomically beside the output
+    (``<out>.shards/``); a run that was killed redoes only the shards that are missing. The model is
+    loaded only if some shard is missing. Each row: ``parent_asin, raw, text, parse_status,
+    n_input_tokens, n_output_tokens, seconds`` (``text`` after ``failure_policy``; ``seconds`` is the
+    item's share of its batch's wall time).
+    """
+    items = items.sort("parent_asin")
+    out_path = Path(out_path)
+    shard_dir = out_path.with_name(out_path.name + ".shards")
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    n_shards = max(1, math.ceil(items.height / shard_size))
+    loaded = model_and_processor
+    started, done_items, done_tokens = time.time(), 0, 0
+    for index in tqdm(range(n_shards), desc=f"{task} shards", unit="shard", mininterval=10):
+        shard = items.slice(index * shard_size, shard_size)
+        path = shard_dir / f"shard-{index:05d}-of-{n_shards:05d}.parquet"
+        if path.exists() and pl.read_parquet(path, columns=["parent_asin"])["parent_asin"].equals(shard["parent_asin"]):
+            continue
+        if loaded is None:
+            loaded = load_mllm(entry)
+        model, processor = loaded
+        conversations = []
+        for row in shard.iter_rows(named=True):
+            image = None
+            if task == "i2t":
+                with Image.open(Path(data_root) / row["image_path"]) as opened:
+                    image = opened.convert("RGB")
+            conversations.append(conversation(task, prompt, row["text"], image))
+        tick = time.time()
+        outputs = _generate_adaptive(model, processor, conversations, entry["max_new_tokens"][task],
+                                     entry.get("generation", {}), entry.get("batch_size", 8))
+        seconds = (time.time() - tick) / max(1, shard.height)
+        rows = []
+        for asin, (raw, n_in, n_out) in zip(shard["parent_asin"], outputs):
+            value, status = parse_answer(raw, answer_key)
+            rows.append({"parent_asin": asin, "raw": raw, "text": completion_text(raw, value, status, failure_policy),
+                         "parse_status": status, "n_input_tokens": n_in, "n_output_tokens": n_out,
+                         "seconds": seconds})
+        write_parquet(pl.DataFrame(rows, schema=RESULT_SCHEMA), path)
+        done_items += shard.height
+        done_tokens += sum(n for _, _, n in outputs)
+        elapsed = max(time.time() - started, 1e-9)
+        log.info("shard %d/%d: %.2f items/s, %.1f tokens/s", index + 1, n_shards, done_items / elapsed,
+                 done_tokens / elapsed)
+    frame = pl.concat([pl.read_parquet(p) for p in sorted(shard_dir.glob(f"shard-*-of-{n_shards:05d}.parquet"))])
+    if not frame["parent_asin"].equals(items["parent_asin"]):
+        raise MLLMError(f"{shard_dir}: the shards do not cover the items; delete the folder and run again")
+    write_parquet(frame, out_path)
+    shutil.rmtree(shard_dir)
+    failures = frame.filter(~pl.col("parse_status").is_in(["ok", "repaired"])).height
+    log.info("%s: %d items, %d answers that did not parse (policy: %s)", out_path, frame.height, failures,
+             failure_policy)
+    return frame
+
+

@@ -1,0 +1,132 @@
+"""Tiny random-weight multimodal LLMs for the demo and the tests.
+
+No VLM weights can be had offline, so the demo builds a Qwen2.5-VL and a Gemma-3 model from configs,
+with byte-level BPE tokenizers trained locally on a few product sentences, and saves them with
+``save_pretrained``. The registry of the demo points at those folders, so the demo and the tests run
+the production loading and generation code — the same classes, processors, chat templates and the
+bitsandbytes 4-bit path — only with tiny weights. **Their answers are noise**: the demo's meaningful
+numbers come from the retrieval baseline and the controls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmpcbench.io import atomic_path
+
+CORPUS = [
+    "You are a helpful assistant.",
+    'Return JSON: {"title": "Lumora Red Glass Mug, Striped Design"}',
+    'Return JSON: {"prompt": "a studio photo of a blue striped pillow on a white background"}',
+    "A red mug made of glass. Its striped circle-shaped body makes it easy to recognise.",
+    "product title image cover photo colour pattern material shape",
+]
+CHAT_TEMPLATE_QWEN = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
+    "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>{% else %}{{ c['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+CHAT_TEMPLATE_GEMMA = (
+    "{{ bos_token }}{% for m in messages %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else m['role'] }}\n"
+    "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<start_of_image>{% else %}{{ c['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+
+def _bpe(special: list[str], vocab_size: int = 400):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tokenizer.train_from_iterator(CORPUS, trainer)
+    return tokenizer
+
+
+def build_tiny_qwen2_5_vl(out_dir: str | Path, seed: int = 0) -> Path:
+    """A ~0.2M-parameter Qwen2.5-VL (2 text layers of width 64, a 2-layer vision tower), saved with
+    its processor (image processor, the mandatory video processor, tokenizer, chat template)."""
+    import torch
+    from transformers import (
+        Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor, Qwen2TokenizerFast,
+        Qwen2VLImageProcessor,
+    )
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+               "<|image_pad|>", "<|video_pad|>"]
+    tokenizer = Qwen2TokenizerFast(tokenizer_object=_bpe(special), eos_token="<|im_end|>",
+                                   pad_token="<|endoftext|>", unk_token=None)
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in special}
+    config = Qwen2_5_VLConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+            rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 1e4},
+            bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+        ),
+        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
+                           fullatt_block_indexes=[1], patch_size=14, spatial_merge_size=2, temporal_patch_size=2),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(config).eval()
+    pixels = dict(min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 16)
+    processor = Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**pixels), video_processor=Qwen2VLVideoProcessor(**pixels),
+        tokenizer=tokenizer, chat_template=CHAT_TEMPLATE_QWEN,
+    )
+    return _save(model, processor, out_dir)
+
+
+def build_tiny_gemma3(out_dir: str | Path, seed: int = 0) -> Path:
+    """A ~0.1M-parameter Gemma-3 vision-language model (SigLIP tower of 32 px, 4 image tokens)."""
+    import torch
+    from transformers import (
+        Gemma3Config, Gemma3ForConditionalGeneration, Gemma3ImageProcessor, Gemma3Processor, GemmaTokenizerFast,
+    )
+
+    special = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>",
+               "<end_of_image>", "<image_soft_token>"]
+    tokenizer = GemmaTokenizerFast(
+        tokenizer_object=_bpe(special), bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>",
+        extra_special_tokens={"boi_token": "<start_of_image>", "eoi_token": "<end_of_image>",
+                              "image_token": "<image_soft_token>"},
+    )
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in special}
+    config = Gemma3Config(
+        text_config=dict(
+            vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+            num_attention_heads=4, num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=16,
+            sliding_window=32, max_position_embeddings=4096,
+            bos_token_id=ids["<bos>"], eos_token_id=[ids["<eos>"], ids["<end_of_turn>"]], pad_token_id=ids["<pad>"],
+        ),
+        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64,
+                           num_hidden_layers=2, num_attention_heads=2),
+        mm_tokens_per_image=4, boi_token_index=ids["<start_of_image>"], eoi_token_index=ids["<end_of_image>"],
+        image_token_index=ids["<image_soft_token>"],
+    )
+    torch.manual_seed(seed)
+    model = Gemma3ForConditionalGeneration(config).eval()
+    processor = Gemma3Processor(
+        image_processor=Gemma3ImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer,
+        chat_template=CHAT_TEMPLATE_GEMMA, image_seq_length=4,
+    )
+    return _save(model, processor, out_dir)
+
+
+def _save(model, processor, out_dir) -> Path:
+    out = Path(out_dir)
+    with atomic_path(out) as tmp:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+    return out
+
+
+TINY_BUILDERS = {"qwen2_5_vl": build_tiny_qwen2_5_vl, "gemma3": build_tiny_gemma3}

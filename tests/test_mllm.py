@@ -1,0 +1,116 @@
+"""MLLM completion through the production loading and generation code, on tiny random-weight models."""
+
+import polars as pl
+import pytest
+from PIL import Image
+
+import mmpcbench.completion.mllm as mllm
+from mmpcbench.completion.mllm import MLLMError, complete_items, load_mllm
+from mmpcbench.demo.tiny_models import build_tiny_gemma3, build_tiny_qwen2_5_vl
+
+PROMPTS = {"i2t": 'Write the title as JSON {"title": "..."}.', "t2i": 'Product: "{text}". JSON {"prompt": "..."}.'}
+KEYS = {"i2t": "title", "t2i": "prompt"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return {"qwen2_5_vl": build_tiny_qwen2_5_vl(root / "qwen"), "gemma3": build_tiny_gemma3(root / "gemma")}
+
+
+@pytest.fixture
+def items(tmp_path):
+    rows = []
+    for k, colour in enumerate([(200, 0, 0), (0, 200, 0), (0, 0, 200), (90, 90, 0), (0, 90, 90), (60, 0, 60),
+                                (10, 10, 10), (250, 250, 250)]):
+        Image.new("RGB", (64, 48), colour).save(tmp_path / f"B{k}.png")
+        rows.append({"parent_asin": f"B{k}", "text": f"Red glass mug number {k}", "image_path": f"B{k}.png"})
+    return pl.DataFrame(rows), tmp_path
+
+
+def entry(tiny, family, quantization="none", batch_size=4):
+    return {"model": str(tiny[family]), "family": family, "quantization": quantization, "batch_size": batch_size,
+            "dtype": "float32" if family == "qwen2_5_vl" else "bfloat16",
+            "max_new_tokens": {"i2t": 6, "t2i": 6}, "generation": {"do_sample": False}}
+
+
+@pytest.mark.parametrize("family, quantization", [("qwen2_5_vl", "nf4"), ("qwen2_5_vl", "none"), ("gemma3", "none")])
+@pytest.mark.parametrize("task", ["i2t", "t2i"])
+def test_tiny_model_generates_through_the_real_loading_code(tiny, items, tmp_path, family, quantization, task):
+    frame, root = items
+    spec = entry(tiny, family, quantization)
+    first = complete_items(task, spec, PROMPTS[task], KEYS[task], frame, root, tmp_path / "a.parquet", shard_size=5)
+    assert first["parent_asin"].to_list() == [f"B{k}" for k in range(8)]
+    assert (first["n_input_tokens"] > 0).all() and first["n_output_tokens"].is_between(0, 6).all()
+    assert set(first["parse_status"]) <= {"ok", "repaired", "missing_key", "not_json", "empty"}
+    # a random-weight model does not write JSON: the raw answer is kept, never the word "error"
+    assert first.filter(pl.col("parse_status") == "not_json")["text"].to_list() == [
+        " ".join(r.split()) for r in first.filter(pl.col("parse_status") == "not_json")["raw"]]
+    again = complete_items(task, spec, PROMPTS[task], KEYS[task], frame, root, tmp_path / "b.parquet", shard_size=5)
+    assert again.drop("seconds").equals(first.drop("seconds"))  # greedy on CPU: deterministic
+    assert not (tmp_path / "a.parquet.shards").exists()
+
+
+def test_images_reach_the_model(tiny, items, tmp_path):
+    """The cover is part of the model input (pixel values go into generate)."""
+    frame, root = items
+    model, processor = load_mllm(entry(tiny, "qwen2_5_vl"))
+    red = mllm.conversation("i2t", PROMPTS["i2t"], image=Image.open(root / "B0.png").convert("RGB"))
+    inputs = processor.apply_chat_template([red], add_generation_prompt=True, tokenize=True, return_dict=True,
+                                           return_tensors="pt")
+    assert "pixel_values" in inputs and inputs["pixel_values"].numel() > 0
+
+
+def test_a_killed_run_resumes_and_redoes_only_missing_shards(tiny, items, tmp_path, monkeypatch):
+    frame, root = items
+    spec = entry(tiny, "qwen2_5_vl")
+    uninterrupted = complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], frame, root, tmp_path / "u.parquet",
+                                   shard_size=3)
+    real_generate, calls = mllm.generate, []
+
+    def dies_on_second_shard(model, processor, conversations, *args):
+        calls.append(len(conversations))
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        return real_generate(model, processor, conversations, *args)
+
+    monkeypatch.setattr(mllm, "generate", dies_on_second_shard)
+    out = tmp_path / "r.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], frame, root, out, shard_size=3)
+    assert not out.exists() and len(list((tmp_path / "r.parquet.shards").glob("*.parquet"))) == 1
+    calls.clear()
+    monkeypatch.setattr(mllm, "generate", lambda *a: (calls.append(len(a[2])), real_generate(*a))[1])
+    resumed = complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], frame, root, out, shard_size=3)
+    assert calls == [3, 2]  # shards 2 and 3 only
+    assert resumed.drop("seconds").equals(uninterrupted.drop("seconds"))
+
+
+def test_out_of_memory_halves_the_batch(tiny, items, tmp_path, monkeypatch, caplog):
+    frame, root = items
+    real_generate, sizes = mllm.generate, []
+
+    def small_memory(model, processor, conversations, *args):
+        sizes.append(len(conversations))
+        if len(conversations) > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_generate(model, processor, conversations, *args)
+
+    monkeypatch.setattr(mllm, "generate", small_memory)
+    spec = entry(tiny, "gemma3", batch_size=8)
+    result = complete_items("i2t", spec, PROMPTS["i2t"], KEYS["i2t"], frame, root, tmp_path / "o.parquet",
+                            shard_size=8)
+    assert result.height == 8 and sizes == [8, 4, 2, 2, 2, 2]
+    assert "out of memory on a batch of 8; retrying with 4" in caplog.text
+
+
+def test_gemma_in_float16_is_refused(tiny):
+    with pytest.raises(MLLMError, match="bfloat16"):
+        load_mllm({**entry(tiny, "gemma3"), "dtype": "float16"})
+
+
+def test_a_model_id_missing_offline_is_named(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(MLLMError, match=r"'Qwen/No-Such-VL'.*HF_HUB_OFFLINE"):
+        load_mllm({"model": "Qwen/No-Such-VL", "family": "qwen2_5_vl", "dtype": "float32",
+                   "max_new_tokens": {"i2t": 4, "t2i": 4}})

@@ -1,0 +1,17 @@
+"""Rule complete_mllm: I→T or T→I for every rec item of a category with one MLLM of the registry."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.completion.pipeline import complete_with_model
+from mmpcbench.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+complete_with_model(
+    snakemake.wildcards.task,
+    snakemake.params.entry,
+    snakemake.params.completion,
+    snakemake.input.rec_items,
+    snakemake.params.data_root,
+    snakemake.output[0],
+)
