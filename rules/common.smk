@@ -76,11 +76,19 @@ def completion_outputs(category):
         [f"{RESULTS}/completions/i2t/{category}/{method}.parquet" for method in BORROWING]
         + [f"{RESULTS}/generated_images/{category}/{method}/manifest.parquet" for method in BORROWING]
         + [f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for task in TASKS for model in MODELS]
+        + [f"{RESULTS}/generated_images/{category}/{model}/manifest.parquet" for model in MODELS]
     )
 
 
 def model_outputs(model):
-    return [f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for task in TASKS for category in CATEGORIES]
+    return [
+        f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for task in TASKS for category in CATEGORIES
+    ] + [f"{RESULTS}/generated_images/{category}/{model}/manifest.parquet" for category in CATEGORIES]
+
+
+def diffusion_files(wildcards):
+    """The demo's tiny diffusion pipeline is an input file; a hub id is not."""
+    return [config["diffusion"]["model"]] if config["diffusion"].get("build_tiny") else []
 
 
 # --- the model registry: what a completion job needs and asks SLURM for -------------------------

@@ -1,7 +1,7 @@
 # Completion: every rec item of a category, I→T (text from the image) and T→I (image from the text).
 # Methods so far borrow another item's modality: the controls (ground_truth, shuffled, empty) and the
 # retrieval baseline (nearest neighbour by the modality the item still has); and the MLLMs of the
-# registry. The diffusion step (T→I prompts → images) is the next part of the completion issue.
+# registry, whose T→I prompts the diffusion step paints.
 
 
 rule complete_mllm:
@@ -24,6 +24,43 @@ rule complete_mllm:
         "../envs/mllm.yaml"
     script:
         "../workflow_scripts/complete_mllm.py"
+
+
+rule diffuse:
+    input:
+        completions=f"{RESULTS}/completions/t2i/{{category}}/{{model}}.parquet",
+        pipeline=diffusion_files,
+    output:
+        manifest=f"{RESULTS}/generated_images/{{category}}/{{model}}/manifest.parquet",
+    params:
+        settings=config["diffusion"],
+        folder=f"{RESULTS}/generated_images/{{category}}/{{model}}",
+        results_root=RESULTS,
+    resources:
+        gpu=config["diffusion"]["resources"]["gpu"],
+        mem_mb=config["diffusion"]["resources"]["mem_mb"],
+        runtime=config["diffusion"]["resources"]["runtime"],
+    log:
+        f"{LOGS}/diffuse/{{category}}/{{model}}.log",
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow_scripts/diffuse.py"
+
+
+if config["diffusion"].get("build_tiny"):
+
+    rule build_tiny_diffusion:
+        output:
+            directory(config["diffusion"]["model"]),
+        params:
+            family="sd3",
+        log:
+            f"{LOGS}/build_tiny_diffusion.log",
+        conda:
+            "../envs/diffusion.yaml"
+        script:
+            "../workflow_scripts/build_tiny_model.py"
 
 
 if TINY_MODELS:

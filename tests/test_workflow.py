@@ -99,7 +99,7 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
     out = result.stdout + result.stderr
     for rule, count in (("download", 18), ("parse", 9), ("fetch_images", 9), ("rec_split", 9), ("table1", 1),
                         ("embed_items", 18), ("complete_text_borrowed", 36), ("complete_image_borrowed", 36),
-                        ("complete_mllm", 9 * 6 * 2)):
+                        ("complete_mllm", 9 * 6 * 2), ("diffuse", 9 * 6)):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), rule
     # every completion job asks for a GPU and what its model needs: a 72B more than a 4B
     jobs = out.split("rule complete_mllm:")[1:]
@@ -109,6 +109,8 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
         resources[model] = job.split("resources:")[1].splitlines()[0]
     assert len(resources) == 6 and all("gpu=1" in line for line in resources.values())
     assert "mem_mb=96000" in resources["qwen2.5-vl-72b"] and "mem_mb=24000" in resources["gemma-3-4b"]
+    diffuse = out.split("rule diffuse:")[1].split("resources:")[1].splitlines()[0]
+    assert "gpu=1" in diffuse and "mem_mb=64000" in diffuse
 
 
 def test_a_bad_config_key_stops_the_workflow_with_its_name(tmp_path):
@@ -128,11 +130,14 @@ def test_demo_completes_every_item_by_every_control(demo_run):
             images = pl.read_parquet(results / f"generated_images/{category}/{control}/manifest.parquet")
             assert sorted(texts["parent_asin"]) == sorted(rec["parent_asin"]) == sorted(images["parent_asin"])
             assert all((results / path).is_file() for path in images["image_path"])
-        for task in ("i2t", "t2i"):
-            for model in ("tiny-qwen2.5-vl", "tiny-gemma-3"):
+        for model in ("tiny-qwen2.5-vl", "tiny-gemma-3"):
+            for task in ("i2t", "t2i"):
                 frame = pl.read_parquet(results / f"completions/{task}/{category}/{model}.parquet")
                 assert sorted(frame["parent_asin"]) == sorted(rec["parent_asin"])
                 assert frame["text"].is_not_null().all()  # failure policy raw: never the word "error"
+            painted = pl.read_parquet(results / f"generated_images/{category}/{model}/manifest.parquet")
+            assert sorted(painted["parent_asin"]) == sorted(rec["parent_asin"])
+            assert all((results / path).is_file() for path in painted["image_path"].drop_nulls())
         shuffled = pl.read_parquet(results / f"completions/i2t/{category}/shuffled.parquet")
         assert (shuffled["source_asin"] != shuffled["parent_asin"]).all()
 

@@ -129,4 +129,57 @@ def _save(model, processor, out_dir) -> Path:
     return out
 
 
-TINY_BUILDERS = {"qwen2_5_vl": build_tiny_qwen2_5_vl, "gemma3": build_tiny_gemma3}
+
+
+def build_tiny_sd3(out_dir: str | Path, seed: int = 0) -> Path:
+    """A tiny random-weight Stable Diffusion 3 pipeline (the diffusers test-size configs: a one-layer
+    MMDiT, a one-block VAE, two CLIP text encoders and a T5 encoder of width 32), saved with
+    ``save_pretrained``. It paints noise — it exists to run the production diffusion code."""
+    import torch
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
+    from transformers import (
+        CLIPTextConfig, CLIPTextModelWithProjection, CLIPTokenizerFast, PreTrainedTokenizerFast, T5Config,
+        T5EncoderModel,
+    )
+
+    clip_tokenizer = CLIPTokenizerFast(
+        tokenizer_object=_bpe(["<|startoftext|>", "<|endoftext|>"], 300), bos_token="<|startoftext|>",
+        eos_token="<|endoftext|>", pad_token="<|endoftext|>", unk_token="<|endoftext|>", model_max_length=77,
+    )
+    t5_tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_bpe(["<pad>", "</s>", "<unk>"], 300), pad_token="<pad>", eos_token="</s>",
+        unk_token="<unk>", model_max_length=512,
+    )
+    torch.manual_seed(seed)
+
+    def clip():
+        return CLIPTextModelWithProjection(CLIPTextConfig(
+            vocab_size=len(clip_tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+            num_attention_heads=4, projection_dim=32, max_position_embeddings=77,
+            bos_token_id=clip_tokenizer.bos_token_id, eos_token_id=clip_tokenizer.eos_token_id,
+            pad_token_id=clip_tokenizer.pad_token_id,
+        ))
+
+    pipeline = StableDiffusion3Pipeline(
+        transformer=SD3Transformer2DModel(
+            sample_size=32, patch_size=1, in_channels=4, num_layers=1, attention_head_dim=8, num_attention_heads=4,
+            caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=64, out_channels=4,
+        ),
+        vae=AutoencoderKL(block_out_channels=(4,), layers_per_block=1, latent_channels=4, norm_num_groups=1,
+                          use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.0609,
+                          scaling_factor=1.5035),
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        text_encoder=clip(), tokenizer=clip_tokenizer, text_encoder_2=clip(), tokenizer_2=clip_tokenizer,
+        text_encoder_3=T5EncoderModel(T5Config(
+            vocab_size=len(t5_tokenizer), d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+            pad_token_id=t5_tokenizer.pad_token_id, eos_token_id=t5_tokenizer.eos_token_id,
+        )),
+        tokenizer_3=t5_tokenizer,
+    )
+    out = Path(out_dir)
+    with atomic_path(out) as tmp:
+        pipeline.save_pretrained(tmp)
+    return out
+
+
+TINY_BUILDERS = {"qwen2_5_vl": build_tiny_qwen2_5_vl, "gemma3": build_tiny_gemma3, "sd3": build_tiny_sd3}

@@ -1,0 +1,1 @@
+"""Text-to-image: paint the MLLMs' T→I prompts with Stable Diffusion 3.5."""

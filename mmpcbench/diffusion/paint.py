@@ -1,0 +1,142 @@
+"""Paint the T→I prompts of a model into product covers with a Stable Diffusion 3 pipeline.
+
+Settings (``config.diffusion``) default to the authors': stabilityai/stable-diffusion-3.5-large-turbo,
+4 steps, guidance 0 (no classifier-free guidance), T5 ``max_sequence_length`` 512, 1024×1024 — but
+each item is **seeded** (theirs was not): its generator is seeded with a hash of (seed, parent_asin),
+so an item's image does not depend on the batch it was painted in, and a rerun repaints it exactly.
+
+An answer that failed to parse (``parse_status`` not ``ok``/``repaired``) is **not a prompt** and is
+never painted as one (the authors' code painted the word ``error``): under ``on_failed_prompt: skip``
+(the default) the item gets no image and the manifest says ``no_prompt``; ``raw`` paints the raw
+answer instead, and says ``painted_raw``.
+
+Images are written one file per item, atomically; a killed job resumes where it stopped (an image
+that exists and decodes is kept — only if it was painted with the same settings, which a
+``settings.json`` stamp in the folder records; other settings repaint everything). The manifest has the contract of every T→I method:
+``parent_asin, image_path, source_asin, status`` (paths relative to the results root).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import polars as pl
+from PIL import Image
+from tqdm import tqdm
+
+from mmpcbench.completion.borrow import IMAGE_SCHEMA
+from mmpcbench.io import atomic_path, write_parquet
+
+log = logging.getLogger(__name__)
+PARSED = ("ok", "repaired")
+# the settings an image depends on: an image painted under other values is not reused
+STAMPED = ("model", "revision", "dtype", "steps", "guidance_scale", "max_sequence_length", "height", "width", "seed",
+           "on_failed_prompt")
+
+
+class DiffusionError(RuntimeError):
+    """The diffusion pipeline cannot be loaded; the message names the model and what to do."""
+
+
+def item_seed(seed: int, asin: str) -> int:
+    """A per-item seed: the same for an item whatever its batch or position."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{asin}".encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def load_pipeline(settings: dict, device: str | None = None):
+    import torch
+    from diffusers import StableDiffusion3Pipeline
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[
+        settings.get("dtype", "bfloat16")]
+    kwargs = {"dtype": dtype}
+    if settings.get("revision"):
+        kwargs["revision"] = settings["revision"]
+    try:
+        pipeline = StableDiffusion3Pipeline.from_pretrained(settings["model"], **kwargs)
+    except (OSError, ValueError) as error:
+        offline = " (HF_HUB_OFFLINE=1: only cached or local models can be loaded)" if os.environ.get(
+            "HF_HUB_OFFLINE") == "1" else ""
+        raise DiffusionError(f"cannot load diffusion model {settings['model']!r}{offline}: {error}") from error
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline.to(device)
+
+
+def _decodes(path: Path) -> bool:
+    try:
+        with Image.open(path) as image:
+            image.load()
+        return True
+    except (OSError, SyntaxError):
+        return False
+
+
+def paint_prompts(
+    completions: pl.DataFrame, settings: dict, out_dir: str | Path, out_root: str | Path, pipeline=None,
+) -> pl.DataFrame:
+    """Paint every parsed prompt of ``completions`` (``parent_asin, raw, text, parse_status``) into
+    ``out_dir/{parent_asin}.png``; return the manifest (one row per item, in ``parent_asin`` order)."""
+    import torch
+
+    out, out_root = Path(out_dir), Path(out_root)
+    out.mkdir(parents=True, exist_ok=True)
+    policy = settings.get("on_failed_prompt", "skip")
+    if policy not in ("skip", "raw"):
+        raise ValueError(f"unknown on_failed_prompt {policy!r}; known: ['skip', 'raw']")
+    stamp = out / "settings.json"
+    painting = {key: settings.get(key) for key in STAMPED}
+    if stamp.exists() and json.loads(stamp.read_text()) != painting:
+        log.info("%s: painted with other settings; repainting every item", out)
+        for old in out.glob("*.png"):
+            old.unlink()
+    with atomic_path(stamp) as tmp:
+        tmp.write_text(json.dumps(painting, sort_keys=True, indent=1))
+    rows, todo = [], []
+    for item in completions.sort("parent_asin").iter_rows(named=True):
+        parsed = item["parse_status"] in PARSED
+        prompt = item["text"] if parsed else (" ".join((item["raw"] or "").split()) if policy == "raw" else None)
+        target = out / f"{item['parent_asin']}.png"
+        if not prompt:
+            rows.append({"parent_asin": item["parent_asin"], "image_path": None, "source_asin": None,
+                         "status": "no_prompt"})
+            continue
+        rows.append({"parent_asin": item["parent_asin"], "image_path": str(target.relative_to(out_root)),
+                     "source_asin": None, "status": "painted" if parsed else "painted_raw"})
+        if not (target.exists() and _decodes(target)):
+            todo.append((item["parent_asin"], prompt, target))
+    log.info("%d items: %d to paint, %d already painted, %d without a prompt", len(rows), len(todo),
+             sum(r["image_path"] is not None for r in rows) - len(todo), sum(r["image_path"] is None for r in rows))
+    if todo:
+        pipeline = pipeline or load_pipeline(settings)
+        device = getattr(pipeline, "device", "cpu")
+        batch_size = settings.get("batch_size", 4)
+        started = time.time()
+        for start in tqdm(range(0, len(todo), batch_size), desc="paint", unit="batch", mininterval=10):
+            batch = todo[start : start + batch_size]
+            generators = [torch.Generator(device=device).manual_seed(item_seed(settings.get("seed", 0), asin))
+                          for asin, _, _ in batch]
+            images = pipeline(
+                [prompt for _, prompt, _ in batch], num_inference_steps=settings.get("steps", 4),
+                guidance_scale=settings.get("guidance_scale", 0.0), height=settings.get("height", 1024),
+                width=settings.get("width", 1024), max_sequence_length=settings.get("max_sequence_length", 512),
+                generator=generators,
+            ).images
+            for (_, _, target), image in zip(batch, images):
+                with atomic_path(target) as tmp:
+                    image.save(tmp, format="PNG")
+        log.info("painted %d images, %.2f images/s", len(todo), len(todo) / max(time.time() - started, 1e-9))
+    return pl.DataFrame(rows, schema=IMAGE_SCHEMA)
+
+
+def diffuse_completions(completions_path, settings: dict, out_dir, out_root, manifest_path) -> pl.DataFrame:
+    """The ``diffuse`` rule: paint a model's T→I prompts and write the manifest."""
+    completions = pl.read_parquet(completions_path, columns=["parent_asin", "raw", "text", "parse_status"])
+    manifest = paint_prompts(completions, settings, out_dir, out_root)
+    write_parquet(manifest, manifest_path)
+    return manifest

@@ -1,0 +1,16 @@
+"""Rule diffuse: paint one model's T→I prompts for one category with the configured SD3 pipeline."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.diffusion.paint import diffuse_completions
+from mmpcbench.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+diffuse_completions(
+    snakemake.input.completions,
+    snakemake.params.settings,
+    snakemake.params.folder,
+    snakemake.params.results_root,
+    snakemake.output.manifest,
+)
