@@ -16,3 +16,18 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
     logging.basicConfig(
         level=level, handlers=handlers, force=True, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def limit_threads(threads: int) -> None:
+    """Let a job use ``threads`` CPU threads in torch (a scheduler runs several jobs side by side;
+    each using every core would oversubscribe the machine and slow all of them down)."""
+    import os
+
+    threads = max(1, int(threads))
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is installed with the ml extra
+        return
+    torch.set_num_threads(threads)

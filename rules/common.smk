@@ -23,6 +23,7 @@ CONTROLS = config["completion"]["controls"]
 BORROWING = CONTROLS + config["completion"]["baselines"]
 MODELS = config["completion"]["models"]
 TASKS = ["i2t", "t2i"]
+MLLM_RUNS = [(model, category, task) for model in MODELS for category in CATEGORIES for task in TASKS]
 # registry entries the pipeline builds itself (the demo's tiny random-weight models)
 TINY_MODELS = {name: entry for name, entry in config["models"].items() if entry.get("build_tiny")}
 # the modality a borrowing method looks at, per task (retrieval: I→T looks at images)
@@ -143,6 +144,8 @@ def borrowed_image_inputs(wildcards):
 
 def all_outputs():
     outputs = [f"{RESULTS}/tables/table1_dataset_stats.csv", f"{RESULTS}/tables/table1_dataset_stats.md"]
+    if MODELS:
+        outputs.append(f"{RESULTS}/tables/completion_parse_status.csv")
     for category in CATEGORIES:
         outputs += data_outputs(category) + completion_outputs(category)
     return outputs

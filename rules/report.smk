@@ -19,3 +19,19 @@ rule table1:
         "../envs/data.yaml"
     script:
         "../workflow_scripts/table1.py"
+
+
+rule completion_status_table:
+    input:
+        [f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for model, category, task in MLLM_RUNS],
+    output:
+        csv=f"{RESULTS}/tables/completion_parse_status.csv",
+        md=f"{RESULTS}/tables/completion_parse_status.md",
+    params:
+        runs=MLLM_RUNS,
+    log:
+        f"{LOGS}/completion_status_table.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/completion_status_table.py"

@@ -51,6 +51,7 @@ for _model in MODELS:
 rule tables:
     input:
         rules.table1.output,
+        rules.completion_status_table.output if MODELS else [],
 
 
 for _category in CATEGORIES:

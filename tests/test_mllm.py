@@ -114,3 +114,24 @@ def test_a_model_id_missing_offline_is_named(monkeypatch):
     with pytest.raises(MLLMError, match=r"'Qwen/No-Such-VL'.*HF_HUB_OFFLINE"):
         load_mllm({"model": "Qwen/No-Such-VL", "family": "qwen2_5_vl", "dtype": "float32",
                    "max_new_tokens": {"i2t": 4, "t2i": 4}})
+
+
+def test_a_corrupt_cover_and_an_empty_text_are_counted_not_fatal(tiny, items, tmp_path):
+    frame, root = items
+    (root / "B2.png").write_bytes(b"<html>not an image</html>")
+    spec = entry(tiny, "qwen2_5_vl")
+    result = complete_items("i2t", spec, PROMPTS["i2t"], KEYS["i2t"], frame, root, tmp_path / "i.parquet", shard_size=4)
+    assert dict(zip(result["parent_asin"], result["parse_status"]))["B2"] == "image_error"
+    assert result.height == 8 and (result.filter(pl.col("parent_asin") != "B2")["n_input_tokens"] > 0).all()
+    texts = frame.with_columns(pl.when(pl.col("parent_asin") == "B5").then(pl.lit("")).otherwise(pl.col("text"))
+                               .alias("text"))
+    result = complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], texts, root, tmp_path / "t.parquet", shard_size=4)
+    assert dict(zip(result["parent_asin"], result["parse_status"]))["B5"] == "empty_input"
+
+
+def test_sampling_is_reproducible_with_the_seed(tiny, items, tmp_path):
+    frame, root = items
+    spec = {**entry(tiny, "gemma3"), "generation": {"do_sample": True, "temperature": 1.0}}
+    runs = [complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], frame, root, tmp_path / f"{k}.parquet",
+                           shard_size=4, seed=seed)["raw"].to_list() for k, seed in enumerate((1, 1, 2))]
+    assert runs[0] == runs[1] and runs[0] != runs[2]

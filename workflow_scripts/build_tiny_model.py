@@ -4,7 +4,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.demo.tiny_models import TINY_BUILDERS
-from mmpcbench.logs import setup_logging
+from mmpcbench.logs import limit_threads, setup_logging
 
 setup_logging(snakemake.log[0])
+limit_threads(snakemake.threads)
 TINY_BUILDERS[snakemake.params.family](snakemake.output[0])

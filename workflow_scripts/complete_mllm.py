@@ -4,9 +4,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.completion.pipeline import complete_with_model
-from mmpcbench.logs import setup_logging
+from mmpcbench.logs import limit_threads, setup_logging
 
 setup_logging(snakemake.log[0])
+limit_threads(snakemake.threads)
 complete_with_model(
     snakemake.wildcards.task,
     snakemake.params.entry,

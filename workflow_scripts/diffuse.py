@@ -4,9 +4,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.diffusion.paint import diffuse_completions
-from mmpcbench.logs import setup_logging
+from mmpcbench.logs import limit_threads, setup_logging
 
 setup_logging(snakemake.log[0])
+limit_threads(snakemake.threads)
 diffuse_completions(
     snakemake.input.completions,
     snakemake.params.settings,

@@ -148,6 +148,12 @@ def _generate_adaptive(model, processor, conversations, max_new_tokens, generati
     return results
 
 
+def _seed_everything(seed: int, shard: int) -> None:
+    import torch
+
+    torch.manual_seed(seed * 100_003 + shard)
+
+
 def _free_cache() -> None:
     import torch
 
@@ -158,9 +164,13 @@ def _free_cache() -> None:
 def complete_items(
     task: str, entry: dict, prompt: str, answer_key: str, items: pl.DataFrame, data_root: str | Path,
     out_path: str | Path, shard_size: int = 256, failure_policy: str = "raw", model_and_processor=None,
+    seed: int = 0,
 ) -> pl.DataFrame:
     """Complete every item (``parent_asin, text, image_path``) with the model of ``entry``; write the
     result table to ``out_path``.
+
+    An item whose cover cannot be opened (I→T) or whose text is empty (T→I) is not sent to the model:
+    its ``parse_status`` is ``image_error`` or ``empty_input`` (logged, counted), its text per the policy.
 
     Work is done in shards of ``shard_size`` items written atomically beside the output
     (``<out>.shards/``); a run that was killed redoes only the shards that are missing. The model is
@@ -183,26 +193,41 @@ def complete_items(
         if loaded is None:
             loaded = load_mllm(entry)
         model, processor = loaded
-        conversations = []
+        conversations, unusable = [], {}
         for row in shard.iter_rows(named=True):
             image = None
             if task == "i2t":
-                with Image.open(Path(data_root) / row["image_path"]) as opened:
-                    image = opened.convert("RGB")
-            conversations.append(conversation(task, prompt, row["text"], image))
+                try:
+                    with Image.open(Path(data_root) / row["image_path"]) as opened:
+                        image = opened.convert("RGB")
+                except (OSError, SyntaxError, TypeError) as error:
+                    unusable[row["parent_asin"]] = f"image_error: {error}"
+            elif not (row["text"] or "").strip():
+                unusable[row["parent_asin"]] = "empty_input"
+            if row["parent_asin"] not in unusable:
+                conversations.append(conversation(task, prompt, row["text"], image))
+        for asin, reason in unusable.items():
+            log.warning("%s: not sent to the model (%s)", asin, reason)
+        _seed_everything(seed, index)  # sampling (when configured) is reproducible per shard
         tick = time.time()
-        outputs = _generate_adaptive(model, processor, conversations, entry["max_new_tokens"][task],
-                                     entry.get("generation", {}), entry.get("batch_size", 8))
-        seconds = (time.time() - tick) / max(1, shard.height)
+        outputs = iter(_generate_adaptive(model, processor, conversations, entry["max_new_tokens"][task],
+                                          entry.get("generation", {}), entry.get("batch_size", 8)))
+        seconds = (time.time() - tick) / max(1, len(conversations))
         rows = []
-        for asin, (raw, n_in, n_out) in zip(shard["parent_asin"], outputs):
+        for asin in shard["parent_asin"]:
+            if asin in unusable:  # no input to complete from: counted as its own status, text per policy
+                status = unusable[asin].split(":")[0]
+                rows.append({"parent_asin": asin, "raw": "", "text": completion_text("", None, status, failure_policy),
+                             "parse_status": status, "n_input_tokens": 0, "n_output_tokens": 0, "seconds": 0.0})
+                continue
+            raw, n_in, n_out = next(outputs)
             value, status = parse_answer(raw, answer_key)
             rows.append({"parent_asin": asin, "raw": raw, "text": completion_text(raw, value, status, failure_policy),
                          "parse_status": status, "n_input_tokens": n_in, "n_output_tokens": n_out,
                          "seconds": seconds})
         write_parquet(pl.DataFrame(rows, schema=RESULT_SCHEMA), path)
         done_items += shard.height
-        done_tokens += sum(n for _, _, n in outputs)
+        done_tokens += sum(row["n_output_tokens"] for row in rows)
         elapsed = max(time.time() - started, 1e-9)
         log.info("shard %d/%d: %.2f items/s, %.1f tokens/s", index + 1, n_shards, done_items / elapsed,
                  done_tokens / elapsed)

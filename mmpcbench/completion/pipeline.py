@@ -75,4 +75,5 @@ def complete_with_model(task: str, entry: dict, completion: dict, rec_items_path
     return complete_items(
         task, entry, completion["prompts"][task], completion["answer_keys"][task], items, data_root, out_path,
         shard_size=completion.get("shard_size", 256), failure_policy=completion.get("failure_policy", "raw"),
+        seed=completion.get("seed", 0),
     )

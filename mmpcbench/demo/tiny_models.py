@@ -132,8 +132,8 @@ def _save(model, processor, out_dir) -> Path:
 
 
 def build_tiny_sd3(out_dir: str | Path, seed: int = 0) -> Path:
-    """A tiny random-weight Stable Diffusion 3 pipeline (the diffusers test-size configs: a one-layer
-    MMDiT, a one-block VAE, two CLIP text encoders and a T5 encoder of width 32), saved with
+    """A tiny random-weight Stable Diffusion 3 pipeline (about the diffusers test-size configs: a
+    one-layer MMDiT, a three-block VAE, two CLIP text encoders and a T5 encoder of width 32), saved with
     ``save_pretrained``. It paints noise — it exists to run the production diffusion code."""
     import torch
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
@@ -165,9 +165,11 @@ def build_tiny_sd3(out_dir: str | Path, seed: int = 0) -> Path:
             sample_size=32, patch_size=1, in_channels=4, num_layers=1, attention_head_dim=8, num_attention_heads=4,
             caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=64, out_channels=4,
         ),
-        vae=AutoencoderKL(block_out_channels=(4,), layers_per_block=1, latent_channels=4, norm_num_groups=1,
-                          use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.0609,
-                          scaling_factor=1.5035),
+        # three VAE blocks: latents 4x smaller than the image, so a 32x32 cover is 64 MMDiT tokens
+        vae=AutoencoderKL(block_out_channels=(4, 8, 8), down_block_types=("DownEncoderBlock2D",) * 3,
+                          up_block_types=("UpDecoderBlock2D",) * 3, layers_per_block=1, latent_channels=4,
+                          norm_num_groups=1, use_quant_conv=False, use_post_quant_conv=False,
+                          shift_factor=0.0609, scaling_factor=1.5035),
         scheduler=FlowMatchEulerDiscreteScheduler(),
         text_encoder=clip(), tokenizer=clip_tokenizer, text_encoder_2=clip(), tokenizer_2=clip_tokenizer,
         text_encoder_3=T5EncoderModel(T5Config(

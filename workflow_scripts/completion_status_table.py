@@ -1,0 +1,12 @@
+"""Rule completion_status_table: parse outcomes of every MLLM answer, per model × category × task."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.completion.summary import parse_status_table
+from mmpcbench.data.stats import write_table
+from mmpcbench.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+table = parse_status_table([(*run, path) for run, path in zip(snakemake.params.runs, snakemake.input)])
+write_table(table, snakemake.output.csv, snakemake.output.md, "Parse outcomes of the MLLM answers")
