@@ -1,8 +1,18 @@
 """Diffusion through the production loading and painting code, on a tiny random-weight SD3 pipeline."""
 
+import numpy as np
 import polars as pl
 import pytest
 from PIL import Image
+
+
+def pixels(path):
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+
+
+def same_image(a, b):
+    """Equal up to float rounding: batched kernels may differ from single ones in the last bits."""
+    return np.abs(pixels(a) - pixels(b)).max() <= 2
 
 from mmpcbench.demo.tiny_models import build_tiny_sd3
 from mmpcbench.diffusion.paint import DiffusionError, item_seed, load_pipeline, paint_prompts
@@ -50,7 +60,12 @@ def test_an_items_image_does_not_depend_on_its_batch(settings, completions, tmp_
     paint_prompts(completions, {**settings, "batch_size": 1}, tmp_path / "one", tmp_path)
     paint_prompts(completions, {**settings, "batch_size": 4}, tmp_path / "four", tmp_path)
     for name in ("A1", "A3", "A4"):
-        assert (tmp_path / f"one/{name}.png").read_bytes() == (tmp_path / f"four/{name}.png").read_bytes()
+        assert same_image(tmp_path / f"one/{name}.png", tmp_path / f"four/{name}.png")
+    # and it is the seed that decides: two items with the same prompt get different images
+    twins = pl.DataFrame({"parent_asin": ["T1", "T2"], "raw": ["", ""], "text": ["a red mug"] * 2,
+                          "parse_status": ["ok", "ok"]})
+    paint_prompts(twins, settings, tmp_path / "twins", tmp_path)
+    assert not same_image(tmp_path / "twins/T1.png", tmp_path / "twins/T2.png")
 
 
 def test_a_killed_job_repaints_only_what_is_missing(settings, completions, tmp_path):
@@ -62,11 +77,11 @@ def test_a_killed_job_repaints_only_what_is_missing(settings, completions, tmp_p
         return pipeline(prompts, **kwargs)
 
     paint_prompts(completions, settings, tmp_path / "img", tmp_path, pipeline=counting)
-    first = (tmp_path / "img/A3.png").read_bytes()
+    first = pixels(tmp_path / "img/A3.png")
     (tmp_path / "img/A3.png").unlink()
     calls.clear()
     paint_prompts(completions, settings, tmp_path / "img", tmp_path, pipeline=counting)
-    assert calls == [["a blue vase"]] and (tmp_path / "img/A3.png").read_bytes() == first
+    assert calls == [["a blue vase"]] and np.abs(pixels(tmp_path / "img/A3.png") - first).max() <= 2
     calls.clear()
     paint_prompts(completions, {**settings, "seed": 6}, tmp_path / "img", tmp_path, pipeline=counting)
     assert sum(len(c) for c in calls) == 3  # other settings: every image is painted again
