@@ -6,6 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)  # the mmpcbench library, even when not pip-installed
 
+from mmpcbench.completion.pipeline import QUERY_MODALITY
 from mmpcbench.config import validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
 
@@ -26,8 +27,6 @@ TASKS = ["i2t", "t2i"]
 MLLM_RUNS = [(model, category, task) for model in MODELS for category in CATEGORIES for task in TASKS]
 # registry entries the pipeline builds itself (the demo's tiny random-weight models)
 TINY_MODELS = {name: entry for name, entry in config["models"].items() if entry.get("build_tiny")}
-# the modality a borrowing method looks at, per task (retrieval: I→T looks at images)
-QUERY_MODALITY = {"i2t": "image", "t2i": "text"}
 
 
 wildcard_constraints:

@@ -16,7 +16,7 @@ from mmpcbench.io import write_parquet
 log = logging.getLogger(__name__)
 
 BORROWING_METHODS = (*CONTROLS, "retrieval")
-# the modality a method looks at to complete the other one
+# the modality a borrowing method looks at to complete the other one (retrieval: I→T looks at images)
 QUERY_MODALITY = {"i2t": "image", "t2i": "text"}
 
 
