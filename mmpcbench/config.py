@@ -20,10 +20,6 @@ def schema() -> dict:
     return yaml.safe_load(resources.files("mmpcbench.schemas").joinpath(SCHEMA_FILE).read_text())
 
 
-def schema_path() -> Path:
-    return Path(str(resources.files("mmpcbench.schemas").joinpath(SCHEMA_FILE)))
-
-
 def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
+
+from mmpcbench.models import offline_hint
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,8 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
-def _offline_hint(model: str, error: Exception) -> EncoderError:
-    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-    hint = " (HF_HUB_OFFLINE=1 is set: only cached or local models can be loaded)" if offline else ""
-    return EncoderError(f"cannot load encoder {model!r}{hint}: {error}")
+def _load_error(model: str, error: Exception) -> EncoderError:
+    return EncoderError(f"cannot load encoder {model!r}{offline_hint()}: {error}")
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -64,7 +63,7 @@ def encode_texts(texts: list[str], spec: dict) -> np.ndarray:
     try:
         encoder = SentenceTransformer(resolve_model_path(model), device=spec.get("device", "cpu"))
     except Exception as error:  # OSError, ValueError, HF hub errors: one message naming the model
-        raise _offline_hint(model, error) from error
+        raise _load_error(model, error) from error
     vectors = encoder.encode(list(texts), batch_size=spec.get("batch_size", 256), normalize_embeddings=True,
                              show_progress_bar=False, convert_to_numpy=True)
     return _normalise(vectors.reshape(len(texts), -1))
@@ -93,7 +92,7 @@ def _image_model(spec: dict):
 
             return net, cls_token
     except Exception as error:
-        raise _offline_hint(model or family, error) from error
+        raise _load_error(model or family, error) from error
     raise EncoderError(f"unknown image encoder family {family!r}; known: ['efficientnet_lite0', 'timm']")
 
 

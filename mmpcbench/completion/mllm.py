@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from tqdm import tqdm
 
 from mmpcbench.completion.answers import completion_text, parse_answer
 from mmpcbench.io import write_parquet
+from mmpcbench.models import offline_hint, torch_dtype
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,6 @@ class MLLMError(RuntimeError):
     """A model cannot be loaded or used; the message names the model and what to do."""
 
 
-def _dtype(name: str):
-    import torch
-
-    return {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[name]
-
-
 def load_mllm(entry: dict, device: str | None = None):
     """Load ``(model, processor)`` for a registry entry; the processor pads on the left for batches."""
     import torch
@@ -66,22 +60,20 @@ def load_mllm(entry: dict, device: str | None = None):
     if family == "gemma3" and dtype_name == "float16":
         raise MLLMError(f"{entry['model']!r}: Gemma-3 must run in bfloat16 (float16 gives empty or NaN output)")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    kwargs = {"dtype": _dtype(dtype_name)}
+    kwargs = {"dtype": torch_dtype(dtype_name)}
     if entry.get("revision"):
         kwargs["revision"] = entry["revision"]
     if entry.get("quantization", "none") == "nf4":
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=_dtype(dtype_name),
+            bnb_4bit_compute_dtype=torch_dtype(dtype_name),
         )
         kwargs["device_map"] = "auto" if device == "cuda" else "cpu"
     try:
         model = AutoModelForImageTextToText.from_pretrained(entry["model"], **kwargs)
         processor = AutoProcessor.from_pretrained(entry["model"], revision=entry.get("revision"))
     except (OSError, ValueError) as error:
-        offline = " (HF_HUB_OFFLINE=1: only cached or local models can be loaded)" if os.environ.get(
-            "HF_HUB_OFFLINE") == "1" else ""
-        raise MLLMError(f"cannot load model {entry['model']!r}{offline}: {error}") from error
+        raise MLLMError(f"cannot load model {entry['model']!r}{offline_hint()}: {error}") from error
     if "quantization_config" not in kwargs:
         model = model.to(device)
     processor.tokenizer.padding_side = "left"

@@ -24,7 +24,6 @@ import io
 import json
 import logging
 import queue
-import re
 import subprocess
 import sys
 import threading
@@ -372,20 +371,11 @@ def _drop_missing(frame: pl.DataFrame, required: tuple[str, ...], report: SkipRe
     return frame.filter(~any_missing)
 
 
-_SPACES = re.compile(r"\s+")
-
-
-def clean_text(text: str | None) -> str:
-    """Decode HTML entities (``&amp;`` → ``&``) and collapse whitespace."""
-    if not text:
-        return ""
-    if "&" in text:
-        text = html.unescape(text)
-    return _SPACES.sub(" ", text).strip()
 
 
 def clean_column(column: pl.Series) -> pl.Series:
-    """:func:`clean_text` over a column; ``html.unescape`` runs only on the values that contain ``&``."""
+    """Decode HTML entities (``&amp;`` → ``&``) and collapse whitespace over a text column;
+    ``html.unescape`` runs only on the values that contain ``&``."""
     column = column.fill_null("")
     has_entity = column.str.contains("&", literal=True)
     if has_entity.any():

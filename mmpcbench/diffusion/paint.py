@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from tqdm import tqdm
 
 from mmpcbench.completion.borrow import IMAGE_SCHEMA
 from mmpcbench.io import atomic_path, write_parquet
+from mmpcbench.models import offline_hint, torch_dtype
 
 log = logging.getLogger(__name__)
 PARSED = ("ok", "repaired")
@@ -53,17 +53,13 @@ def load_pipeline(settings: dict, device: str | None = None):
     from diffusers import StableDiffusion3Pipeline
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[
-        settings.get("dtype", "bfloat16")]
-    kwargs = {"dtype": dtype}
+    kwargs = {"dtype": torch_dtype(settings.get("dtype", "bfloat16"))}
     if settings.get("revision"):
         kwargs["revision"] = settings["revision"]
     try:
         pipeline = StableDiffusion3Pipeline.from_pretrained(settings["model"], **kwargs)
     except (OSError, ValueError) as error:
-        offline = " (HF_HUB_OFFLINE=1: only cached or local models can be loaded)" if os.environ.get(
-            "HF_HUB_OFFLINE") == "1" else ""
-        raise DiffusionError(f"cannot load diffusion model {settings['model']!r}{offline}: {error}") from error
+        raise DiffusionError(f"cannot load diffusion model {settings['model']!r}{offline_hint()}: {error}") from error
     pipeline.set_progress_bar_config(disable=True)
     return pipeline.to(device)
 
