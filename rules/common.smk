@@ -27,6 +27,22 @@ TASKS = ["i2t", "t2i"]
 MLLM_RUNS = [(model, category, task) for model in MODELS for category in CATEGORIES for task in TASKS]
 # registry entries the pipeline builds itself (the demo's tiny random-weight models)
 TINY_MODELS = {name: entry for name, entry in config["models"].items() if entry.get("build_tiny")}
+# every completion method, in table order, and its kind (rows of the CQBench / RecBench tables)
+METHOD_KIND = {
+    **{model: "model" for model in MODELS},
+    **{name: "baseline" for name in config["completion"]["baselines"]},
+    **{name: "control" for name in CONTROLS},
+}
+METHODS = list(METHOD_KIND)
+CQ_RUNS = [(task, category, method, METHOD_KIND[method]) for task in TASKS for category in CATEGORIES for method in METHODS]
+CQ_TABLES = {
+    "table2": "table2_cq_i2t_by_method",
+    "table3": "table3_cq_t2i_by_method",
+    "table4": "table4_cq_i2t_by_category",
+    "table5": "table5_cq_t2i_by_category",
+    "tableA10": "tableA10_cq_i2t_method_category",
+    "tableA11": "tableA11_cq_t2i_method_category",
+}
 
 
 wildcard_constraints:
@@ -36,6 +52,7 @@ wildcard_constraints:
     model="|".join(re.escape(name) for name in MODELS) or "__none__",
     task="i2t|t2i",
     modality="text|image",
+    method="|".join(re.escape(name) for name in METHODS),
 
 
 # --- download sources -----------------------------------------------------------------------------
@@ -141,12 +158,31 @@ def borrowed_image_inputs(wildcards):
     return _borrowed_inputs(wildcards, "t2i")
 
 
+def score_outputs(category=None, method=None):
+    """Per-item score files (and their summaries) of CQBench, for one category and/or method or all."""
+    return [
+        f"{RESULTS}/scores/{task}/{c}/{m}.{ext}"
+        for task, c, m, _ in CQ_RUNS
+        if category in (None, c) and method in (None, m)
+        for ext in ("parquet", "json")
+    ]
+
+
+def cq_table_outputs():
+    return [f"{RESULTS}/tables/{name}.{form}" for name in CQ_TABLES.values() for form in ("csv", "md", "tex")]
+
+
+def cq_figure_outputs():
+    return [f"{RESULTS}/figures/figure3_cq_radar_{task}.png" for task in TASKS]
+
+
 def all_outputs():
     outputs = [f"{RESULTS}/tables/table1_dataset_stats.csv", f"{RESULTS}/tables/table1_dataset_stats.md"]
     if MODELS:
         outputs.append(f"{RESULTS}/tables/completion_parse_status.csv")
     for category in CATEGORIES:
         outputs += data_outputs(category) + completion_outputs(category)
+    outputs += cq_table_outputs() + cq_figure_outputs()
     return outputs
 
 

@@ -35,3 +35,44 @@ rule completion_status_table:
         "../envs/data.yaml"
     script:
         "../workflow_scripts/completion_status_table.py"
+
+
+rule cqbench_tables:
+    input:
+        score_outputs(),
+    output:
+        summary=f"{RESULTS}/scores/cqbench_summary.csv",
+        **{
+            f"{key}_{form}": f"{RESULTS}/tables/{name}.{form}"
+            for key, name in CQ_TABLES.items()
+            for form in ("csv", "md", "tex")
+        },
+    params:
+        runs=CQ_RUNS,
+        score_root=f"{RESULTS}/scores",
+        bootstrap=config["metrics"]["bootstrap"],
+        methods=METHODS,
+    log:
+        f"{LOGS}/cqbench_tables.log",
+    conda:
+        "../envs/metrics.yaml"
+    script:
+        "../workflow_scripts/cqbench_tables.py"
+
+
+rule cqbench_radar:
+    input:
+        i2t=f"{RESULTS}/tables/{CQ_TABLES['table2']}.csv",
+        t2i=f"{RESULTS}/tables/{CQ_TABLES['table3']}.csv",
+    output:
+        i2t=f"{RESULTS}/figures/figure3_cq_radar_i2t.png",
+        t2i=f"{RESULTS}/figures/figure3_cq_radar_t2i.png",
+    params:
+        # the MLLMs and the baselines; the controls bound the scale in the tables instead
+        methods=[method for method in METHODS if METHOD_KIND[method] != "control"],
+    log:
+        f"{LOGS}/cqbench_radar.log",
+    conda:
+        "../envs/metrics.yaml"
+    script:
+        "../workflow_scripts/cqbench_radar.py"

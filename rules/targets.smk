@@ -2,6 +2,9 @@
 #   snakemake data_Video_Games     everything the data stages make for one category
 #   snakemake complete_Video_Games every completion of one category
 #   snakemake parsed               every category parsed
+#   snakemake cq_Video_Games       CQBench scores of one category (every method, both tasks)
+#   snakemake cq_model_gemma_3_4b  CQBench scores of one MLLM (every category, both tasks)
+#   snakemake cqbench              the CQBench tables and radar charts
 
 
 rule downloads:
@@ -47,11 +50,30 @@ for _model in MODELS:
         input:
             model_outputs(_model),
 
+    rule:
+        name:
+            f"cq_model_{re.sub(r'[^A-Za-z0-9_]', '_', _model)}"
+        input:
+            score_outputs(method=_model),
+
+
+rule scores:
+    input:
+        score_outputs(),
+
+
+rule cqbench:
+    input:
+        cq_table_outputs(),
+        cq_figure_outputs(),
+
 
 rule tables:
     input:
         rules.table1.output,
         rules.completion_status_table.output if MODELS else [],
+        cq_table_outputs(),
+        cq_figure_outputs(),
 
 
 for _category in CATEGORIES:
@@ -67,3 +89,9 @@ for _category in CATEGORIES:
             f"complete_{_category}"
         input:
             completion_outputs(_category),
+
+    rule:
+        name:
+            f"cq_{_category}"
+        input:
+            score_outputs(category=_category),

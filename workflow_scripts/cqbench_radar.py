@@ -1,0 +1,11 @@
+"""Rule cqbench_radar: Figure 3, one radar chart per task from the by-method tables."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.logs import setup_logging
+from mmpcbench.report.cqbench import write_radar
+
+setup_logging(snakemake.log[0])
+write_radar(snakemake.input.i2t, "i2t", snakemake.params.methods, snakemake.output.i2t)
+write_radar(snakemake.input.t2i, "t2i", snakemake.params.methods, snakemake.output.t2i)

@@ -1,0 +1,18 @@
+"""Rule cqbench_tables: Tables 2-5, A.10 and A.11 from every score file."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.logs import setup_logging
+from mmpcbench.report.cqbench import cq_runs, write_cq_tables
+
+setup_logging(snakemake.log[0])
+outputs = {"summary": snakemake.output.summary}
+for name in ("table2", "table3", "table4", "table5", "tableA10", "tableA11"):
+    outputs[name] = {form: snakemake.output[f"{name}_{form}"] for form in ("csv", "md", "tex")}
+write_cq_tables(
+    cq_runs(snakemake.params.runs, snakemake.params.score_root),
+    outputs,
+    dict(snakemake.params.bootstrap),
+    snakemake.params.methods,
+)

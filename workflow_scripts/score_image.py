@@ -1,0 +1,21 @@
+"""Rule score_image: one method's T→I images of one category against the real covers (FID included)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.logs import limit_threads, setup_logging
+from mmpcbench.metrics.pipeline import score_image_file
+
+setup_logging(snakemake.log[0])
+limit_threads(snakemake.threads)
+score_image_file(
+    snakemake.input.cq_items,
+    snakemake.input.manifest,
+    snakemake.params.data_root,
+    snakemake.params.results_root,
+    snakemake.output.scores,
+    snakemake.output.summary,
+    dict(snakemake.params.options),
+    snakemake.params.missing_policy,
+    labels={"category": snakemake.wildcards.category, "method": snakemake.wildcards.method},
+)
