@@ -99,7 +99,8 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
     out = result.stdout + result.stderr
     for rule, count in (("download", 18), ("parse", 9), ("fetch_images", 9), ("rec_split", 9), ("table1", 1),
                         ("embed_items", 18), ("complete_text_borrowed", 36), ("complete_image_borrowed", 36),
-                        ("complete_mllm", 9 * 6 * 2), ("diffuse", 9 * 6)):
+                        ("complete_mllm", 9 * 6 * 2), ("diffuse", 9 * 6), ("score_text", 9 * 10),
+                        ("score_image", 9 * 10), ("cqbench_tables", 1), ("cqbench_radar", 1)):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), rule
     # every completion job asks for a GPU and what its model needs: a 72B more than a 4B
     jobs = out.split("rule complete_mllm:")[1:]
@@ -111,6 +112,8 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
     assert "mem_mb=96000" in resources["qwen2.5-vl-72b"] and "mem_mb=24000" in resources["gemma-3-4b"]
     diffuse = out.split("rule diffuse:")[1].split("resources:")[1].splitlines()[0]
     assert "gpu=1" in diffuse and "mem_mb=64000" in diffuse
+    for rule in ("score_text", "score_image"):
+        assert "gpu=1" in out.split(f"rule {rule}:")[1].split("resources:")[1].splitlines()[0], rule
 
 
 def test_a_bad_config_key_stops_the_workflow_with_its_name(tmp_path):
@@ -162,3 +165,33 @@ def test_retrieval_borrows_from_outside_the_cq_sample_and_beats_shuffled(demo_ru
         agreement[method] = sum(colour(a) == colour(b) for a, b in zip(frame["text"], frame["truth"])) / frame.height
     # the image encoder sees colour: retrieved titles name the item's colour far more often than chance
     assert agreement["retrieval"] > agreement["shuffled"] + 0.15
+
+
+def _by_method(demo_run, table):
+    frame = pl.read_csv(demo_run / f"demo_output/results/tables/{table}.csv")
+    return {(row["method"], row["metric"]): row["mean"] for row in frame.iter_rows(named=True)}
+
+
+def test_demo_writes_every_cqbench_table_and_both_radar_charts(demo_run):
+    results = demo_run / "demo_output/results"
+    for name in ("table2_cq_i2t_by_method", "table3_cq_t2i_by_method", "table4_cq_i2t_by_category",
+                 "table5_cq_t2i_by_category", "tableA10_cq_i2t_method_category", "tableA11_cq_t2i_method_category"):
+        for form in ("csv", "md", "tex"):
+            assert (results / f"tables/{name}.{form}").stat().st_size > 0, (name, form)
+    for task in ("i2t", "t2i"):
+        assert (results / f"figures/figure3_cq_radar_{task}.png").read_bytes()[:4] == b"\x89PNG"
+    table3 = (results / "tables/table3_cq_t2i_by_method.md").read_text()
+    # the demo's stand-ins are named, never presented as CLIP or LPIPS-alex
+    assert "not CLIP" in table3 and "random backbone" in table3 and "| CLIP" not in table3
+
+
+def test_cqbench_punishes_shuffled_pairs_against_matched_ones(demo_run):
+    text = _by_method(demo_run, "table2_cq_i2t_by_method")
+    for metric in ("cosine", "euclidean", "overlap", "bertscore"):
+        assert text[("ground_truth", metric)] == pytest.approx(1.0)
+        assert text[("shuffled", metric)] < text[("retrieval", metric)] < text[("ground_truth", metric)], metric
+    image = _by_method(demo_run, "table3_cq_t2i_by_method")
+    for metric in ("ssim", "clip"):
+        assert image[("shuffled", metric)] < image[("retrieval", metric)] < image[("ground_truth", metric)], metric
+    for metric in ("mse", "lpips"):
+        assert image[("shuffled", metric)] > image[("retrieval", metric)] > image[("ground_truth", metric)], metric

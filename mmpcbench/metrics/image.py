@@ -163,11 +163,13 @@ class LpipsScorer:
 
 
 def encoder_label(spec: dict) -> str:
-    """How a table names the image-similarity encoder: CLIP only when it is one."""
+    """How a table names the image-similarity encoder: "CLIP" only when it is one."""
     family, model = spec.get("family"), spec.get("model")
     if family == "open_clip":
         return f"CLIP {model}/{spec.get('pretrained')}"
-    return f"{family}{'/' + model if model else ''} (not CLIP: a stand-in)"
+    if family == "efficientnet_lite0":
+        return f"EfficientNet-Lite0 ImageNet features at {spec.get('image_size', 224)}px, not CLIP: a stand-in"
+    return f"timm {model} features, not CLIP: a stand-in"
 
 
 def image_scores(references, generated, metrics=None, lpips_scorer: LpipsScorer | None = None,

@@ -182,6 +182,8 @@ class BertScorer:
         if model:
             kwargs["model_type"] = resolve_model_path(model)
         self.model = model or "roberta-large (bert-score's English default)"
+        if num_layers:
+            self.model += f", layer {num_layers}"
         try:
             self.scorer = bert_score.BERTScorer(**kwargs)
         except Exception as error:
