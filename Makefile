@@ -30,6 +30,7 @@ dry-run: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/parse_kcore.py
+	$(BIN)/python benchmarks/cq_metrics.py
 
 clean-demo:
 	rm -rf demo_output

@@ -167,3 +167,11 @@ def test_tables_name_the_encoder_and_count_missing(tmp_path):
     assert "\\pm" in (tmp_path / "table2.tex").read_text()
     csv = pl.read_csv(tmp_path / "tableA10.csv")
     assert set(csv["n_missing"]) == {1} and math.isclose(csv["std_items"][0], 0.1)
+
+
+def test_prefetch_loads_every_metric_model_of_a_config_and_names_it():
+    from mmpcbench.metrics.prefetch import prefetch
+
+    loaded = prefetch({"text": TEXT_OPTIONS, "image": IMAGE_OPTIONS})
+    assert len(loaded) == 4 and "layer 6" in loaded[0] and "random backbone" in loaded[1]
+    assert "not CLIP" in loaded[2] and "not CLIP" in loaded[3]
