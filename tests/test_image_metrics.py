@@ -159,3 +159,13 @@ def test_fid_is_zero_for_identical_sets_and_none_below_the_minimum(encoder):
     accumulator = FidAccumulator("encoder", encoder=encoder)
     with pytest.raises(ValueError, match="update_features"):
         accumulator.update(real, real)
+
+
+def test_random_lpips_backbone_is_drawn_from_its_seed():
+    a, b = _noise(50).astype(np.float32) / 255, _noise(51).astype(np.float32) / 255
+    torch.manual_seed(123)  # the global generator must not matter
+    first = LpipsScorer(pretrained_backbone=False, seed=7).distances([(a, b)])
+    torch.manual_seed(456)
+    again = LpipsScorer(pretrained_backbone=False, seed=7).distances([(a, b)])
+    other = LpipsScorer(pretrained_backbone=False, seed=8).distances([(a, b)])
+    assert first[0] == again[0] and first[0] != other[0]

@@ -104,3 +104,13 @@ def test_unknown_metric_and_option_are_named():
         text_scores(["a"], ["a"], metrics=["rouge"])
     with pytest.raises(ValueError, match="tfidf_fitt"):
         text_scores(["a"], ["a"], metrics=["cosine"], tfidf_fitt="pair")
+
+
+def test_bertscore_of_a_pair_does_not_depend_on_its_batch_mates(bert):
+    # bert-score's batched score() would clip a negative best match to 0 when the pair is padded
+    refs = ["Yellow Controller by Amberly", "Red Board Game by Norland for kids with case limited edition"]
+    hyps = ["Pink Puzzle by Veloce wireless", "x"]
+    batched = bert.f1(refs, hyps)
+    alone = [float(bert.scorer.score([h], [r], batch_size=1)[2][0]) for r, h in zip(refs, hyps)]
+    assert batched == pytest.approx(alone, abs=1e-5)
+    assert bert.f1(refs[:1], hyps[:1])[0] == pytest.approx(batched[0], abs=1e-6)

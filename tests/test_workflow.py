@@ -195,3 +195,21 @@ def test_cqbench_punishes_shuffled_pairs_against_matched_ones(demo_run):
         assert image[("shuffled", metric)] < image[("retrieval", metric)] < image[("ground_truth", metric)], metric
     for metric in ("mse", "lpips"):
         assert image[("shuffled", metric)] > image[("retrieval", metric)] > image[("ground_truth", metric)], metric
+
+
+def test_cq_scores_are_byte_identical_when_recomputed(demo_run, tmp_path):
+    from mmpcbench.config import load_config
+    from mmpcbench.metrics.pipeline import score_image_file, score_text_file
+    from snakemake.utils import update_config
+
+    config = load_config(REPO / "config.yaml")
+    update_config(config, yaml.safe_load((REPO / "demo/config.yaml").read_text()))
+    root = demo_run / "demo_output"
+    cq = root / "data/interim/Video_Games/cq_items.parquet"
+    score_text_file(cq, root / "results/completions/i2t/Video_Games/retrieval.parquet", tmp_path / "t.parquet",
+                    tmp_path / "t.json", config["metrics"]["text"], config["metrics"]["missing_policy"])
+    score_image_file(cq, root / "results/generated_images/Video_Games/retrieval/manifest.parquet", root / "data",
+                     root / "results", tmp_path / "i.parquet", tmp_path / "i.json", config["metrics"]["image"],
+                     config["metrics"]["missing_policy"])
+    assert (tmp_path / "t.parquet").read_bytes() == (root / "results/scores/i2t/Video_Games/retrieval.parquet").read_bytes()
+    assert (tmp_path / "i.parquet").read_bytes() == (root / "results/scores/t2i/Video_Games/retrieval.parquet").read_bytes()

@@ -16,7 +16,8 @@ Definitions (the authors' released ``CQBench/benchmark_all_models_bench.py``; de
 - **lpips**: ``lpips.LPIPS`` (AlexNet by default) on inputs scaled to [−1, 1] in **RGB** order (the
   authors fed BGR by mistake), at the common size; NaN for a pair smaller than ``lpips.min_size``
   (64, as the authors, whose LPIPS needs it). ``lpips.pretrained_backbone: false`` uses the packaged
-  linear heads on a random backbone (``pnet_rand``): the offline demo's stand-in, never called LPIPS-alex;
+  linear heads on a random backbone (``pnet_rand``, drawn from ``lpips.seed``): the offline demo's
+  stand-in, never called LPIPS-alex;
 - **clip**: cosine of the L2-normalised image embeddings of the generated and the real image (image–image,
   as the authors, no ×100) with the ``clip`` encoder: open_clip ``ViT-B-32``/``openai`` in the paper
   config, any image encoder family of ``mmpcbench.encoders`` otherwise (named in every table);
@@ -47,7 +48,7 @@ DEFAULTS = {
     "size": "reference",
     "psnr_cap": 100.0,
     "ssim_window": 7,
-    "lpips": {"net": "alex", "pretrained_backbone": True, "min_size": 64, "batch_size": 16, "device": "cpu"},
+    "lpips": {"net": "alex", "pretrained_backbone": True, "min_size": 64, "batch_size": 16, "device": "cpu", "seed": 0},
     "clip": {"family": "open_clip", "model": "ViT-B-32", "pretrained": "openai", "batch_size": 64, "device": "cpu"},
     "fid": {"features": "inception", "min_pairs": 10, "size": 299, "batch_size": 32, "device": "cpu"},
 }
@@ -130,13 +131,16 @@ class LpipsScorer:
     """LPIPS distance, loaded once; batches pairs of equal size."""
 
     def __init__(self, net: str = "alex", pretrained_backbone: bool = True, min_size: int = 64, batch_size: int = 16,
-                 device: str = "cpu"):
+                 device: str = "cpu", seed: int = 0):
         import lpips
+        import torch
 
         from mmpcbench.models import offline_hint
 
         try:
-            self.model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=not pretrained_backbone, verbose=False)
+            with torch.random.fork_rng(devices=[]):  # a random backbone is drawn from ``seed``: reruns agree
+                torch.manual_seed(seed)
+                self.model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=not pretrained_backbone, verbose=False)
         except Exception as error:
             raise RuntimeError(f"cannot load the LPIPS {net} backbone{offline_hint()}: {error}") from error
         self.model.eval().to(device)

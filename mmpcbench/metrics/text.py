@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections import defaultdict
 
 import numpy as np
 import polars as pl
@@ -170,7 +171,14 @@ def token_overlap(reference: str, hypothesis: str) -> float:
 
 class BertScorer:
     """BERTScore F1 with one model loaded once (``model``: a hub id, a local folder or ``package:<module>``;
-    None = bert-score's default English model). A local model needs ``num_layers``."""
+    None = bert-score's default English model). A local model needs ``num_layers``.
+
+    bert-score's own batched ``score`` pads the pairs of a batch to one length and masks padded
+    similarities to 0 before the greedy max, so a token whose best match is a negative cosine gets 0
+    instead — a pair's score then depends on its batch mates (up to 0.004 F1 with MiniLM; roberta-large's
+    similarities are almost never negative). Here the embeddings come from bert-score in batches, and
+    the matching is done per pair without padding: every pair scores what bert-score gives it alone
+    (a test checks it)."""
 
     def __init__(self, model: str | None = None, num_layers: int | None = None, batch_size: int = 64,
                  device: str = "cpu"):
@@ -181,6 +189,7 @@ class BertScorer:
         kwargs = {"lang": "en", "batch_size": batch_size, "device": device, "num_layers": num_layers}
         if model:
             kwargs["model_type"] = resolve_model_path(model)
+        self.batch_size = batch_size
         self.model = model or "roberta-large (bert-score's English default)"
         if num_layers:
             self.model += f", layer {num_layers}"
@@ -190,10 +199,39 @@ class BertScorer:
             raise RuntimeError(f"cannot load the BERTScore model {self.model!r}{offline_hint()}: {error}") from error
 
     def f1(self, references: list[str], hypotheses: list[str]) -> np.ndarray:
+        """BERTScore F1 per pair: bert-score's token embeddings (computed in batches, deduplicated) and
+        its greedy matching, done per pair so padding never enters a max (see ``BertScorer``)."""
+        import torch
+        from bert_score.utils import get_bert_embedding
+
         if not references:
             return np.zeros(0)
-        _, _, f1 = self.scorer.score(list(hypotheses), list(references), verbose=False)
-        return f1.double().cpu().numpy()
+        tokenizer = self.scorer._tokenizer
+        idf_dict = defaultdict(lambda: 1.0)  # bert-score without idf: every token 1, [CLS]/[SEP] 0
+        idf_dict[tokenizer.sep_token_id] = 0
+        idf_dict[tokenizer.cls_token_id] = 0
+        sentences = sorted(set(references) | set(hypotheses), key=len, reverse=True)
+        stats = {}
+        for start in range(0, len(sentences), self.batch_size):
+            batch = sentences[start : start + self.batch_size]
+            embedding, mask, idf = get_bert_embedding(batch, self.scorer._model, tokenizer, idf_dict,
+                                                      device=self.scorer.device)
+            lengths = mask.sum(dim=1)
+            for i, sentence in enumerate(batch):
+                n = int(lengths[i])
+                vectors = embedding[i, :n].double()
+                weights = idf[i, :n].double()
+                stats[sentence] = (vectors / vectors.norm(dim=-1, keepdim=True), weights / weights.sum())
+        out = np.zeros(len(references))
+        for k, (reference, hypothesis) in enumerate(zip(references, hypotheses)):
+            ref, ref_w = stats[reference]
+            hyp, hyp_w = stats[hypothesis]
+            similarity = hyp @ ref.T
+            precision = float((similarity.max(dim=1).values * hyp_w).sum())
+            recall = float((similarity.max(dim=0).values * ref_w).sum())
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall != 0 else 0.0
+            out[k] = 0.0 if math.isnan(f1) else f1
+        return out
 
 
 def text_scores(references: list[str], hypotheses: list[str | None], metrics=None, scorer: BertScorer | None = None,
