@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 demo: $(STAMP)
 	$(BIN)/snakemake all --cores $(CORES) --configfile demo/config.yaml
 	@echo; cat demo_output/results/tables/table1_dataset_stats.md
+	@echo; cat demo_output/results/tables/table2_cq_i2t_by_method.md
+	@echo; cat demo_output/results/tables/table3_cq_t2i_by_method.md
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

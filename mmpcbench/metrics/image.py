@@ -262,7 +262,7 @@ class FidAccumulator:
             if encoder is None:
                 raise ValueError("fid features 'encoder' needs the image encoder")
             self.inception = None
-            self.label = f"features of {encoder_label(encoder.spec)}"
+            self.label = encoder_label(encoder.spec)
         else:
             raise ValueError(f"unknown fid features {features!r}; known: ['inception', 'encoder']")
         self.features, self.min_pairs, self.size, self.batch_size, self.device = features, min_pairs, size, batch_size, device
