@@ -186,5 +186,33 @@ def all_outputs():
     return outputs
 
 
+# --- storage roots, inferred from a job's own files (not from globals: a job knows them from its
+# input and output paths alone, as on a cluster without a shared working directory) ---------------
+
+
+def data_root(wildcards, input):
+    """DATA, from the item table read by the job, {DATA}/interim/{category}/<table>.parquet."""
+    for key in ("rec_items", "cq_items", "candidates"):
+        if key in input.keys():
+            return str(Path(input[key]).parents[2])
+    raise ValueError("data_root needs a rec_items, cq_items or candidates input")
+
+
+def results_root(wildcards, input, output):
+    """RESULTS, from a generated-images manifest: {RESULTS}/generated_images/{category}/{method}/manifest.parquet."""
+    manifest = output.manifest if "manifest" in output.keys() else input.manifest
+    return str(Path(manifest).parents[3])
+
+
+def demo_mirror(wildcards, output):
+    """The folder the demo catalogue is written to: the parent of its images folder."""
+    return str(Path(output.images).parent)
+
+
+def score_root(wildcards, output):
+    """{RESULTS}/scores, from the CQBench summary written there."""
+    return str(Path(output.summary).parent)
+
+
 def download_url(wildcards):
     return source_url(wildcards.category, wildcards.kind)

@@ -13,7 +13,7 @@ rule complete_mllm:
     params:
         entry=model_entry,
         completion=config["completion"],
-        data_root=DATA,
+        data_root=data_root,
     resources:
         gpu=model_gpus,
         mem_mb=model_mem_mb,
@@ -35,7 +35,7 @@ rule diffuse:
     params:
         settings=config["diffusion"],
         folder=f"{RESULTS}/generated_images/{{category}}/{{model}}",
-        results_root=RESULTS,
+        results_root=results_root,
     resources:
         gpu=config["diffusion"]["resources"]["gpu"],
         mem_mb=config["diffusion"]["resources"]["mem_mb"],
@@ -87,7 +87,7 @@ rule embed_items:
         f"{RESULTS}/embeddings/{{category}}/{{modality}}.parquet",
     params:
         spec=encoder_spec,
-        data_root=DATA,
+        data_root=data_root,
     threads: 2
     resources:
         gpu=config["encoders"]["resources"]["gpu"],
@@ -123,9 +123,9 @@ rule complete_image_borrowed:
         manifest=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}/manifest.parquet",
     params:
         seed=config["completion"]["seed"],
-        data_root=DATA,
+        data_root=data_root,
         folder=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}",
-        results_root=RESULTS,
+        results_root=results_root,
     log:
         f"{LOGS}/complete/t2i/{{category}}/{{borrowed}}.log",
     conda:

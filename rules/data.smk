@@ -75,7 +75,7 @@ rule fetch_images:
         failures=f"{DATA}/interim/{{category}}/image_failures.csv",
     params:
         folder=f"{DATA}/images/{{category}}",
-        root=DATA,
+        root=data_root,
         settings=config["images"],
     threads: 2
     log:

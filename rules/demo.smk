@@ -13,7 +13,7 @@ if DEMO:
         params:
             categories=CATEGORIES,
             demo=config["demo"],
-            mirror=str(local_path(as_url(config["download"]["base_url"]))),
+            mirror=demo_mirror,
         log:
             f"{LOGS}/demo_catalogue.log",
         conda:

@@ -9,7 +9,7 @@ rule table1:
         grpo=expand(f"{DATA}/interim/{{category}}/grpo_items.parquet", category=CATEGORIES),
     output:
         csv=f"{RESULTS}/tables/table1_dataset_stats.csv",
-        md=f"{RESULTS}/tables/table1_dataset_stats.md",
+        md=report(f"{RESULTS}/tables/table1_dataset_stats.md", caption="../report/table1.rst", category="Data"),
         provenance=f"{RESULTS}/tables/table1_dataset_stats.provenance.json",
     params:
         categories=CATEGORIES,
@@ -26,7 +26,11 @@ rule completion_status_table:
         [f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for model, category, task in MLLM_RUNS],
     output:
         csv=f"{RESULTS}/tables/completion_parse_status.csv",
-        md=f"{RESULTS}/tables/completion_parse_status.md",
+        md=report(
+            f"{RESULTS}/tables/completion_parse_status.md",
+            caption="../report/completion_status.rst",
+            category="Completion",
+        ),
     params:
         runs=MLLM_RUNS,
     log:
@@ -45,11 +49,17 @@ rule cqbench_tables:
         **{
             f"{key}_{form}": f"{RESULTS}/tables/{name}.{form}"
             for key, name in CQ_TABLES.items()
-            for form in ("csv", "md", "tex")
+            for form in ("csv", "tex")
+        },
+        **{
+            f"{key}_md": report(
+                f"{RESULTS}/tables/{name}.md", caption="../report/cq_table.rst", category="CQBench", labels={"table": name}
+            )
+            for key, name in CQ_TABLES.items()
         },
     params:
         runs=CQ_RUNS,
-        score_root=f"{RESULTS}/scores",
+        score_root=score_root,
         bootstrap=config["metrics"]["bootstrap"],
         methods=METHODS,
     log:
@@ -65,8 +75,18 @@ rule cqbench_radar:
         i2t=f"{RESULTS}/tables/{CQ_TABLES['table2']}.csv",
         t2i=f"{RESULTS}/tables/{CQ_TABLES['table3']}.csv",
     output:
-        i2t=f"{RESULTS}/figures/figure3_cq_radar_i2t.png",
-        t2i=f"{RESULTS}/figures/figure3_cq_radar_t2i.png",
+        i2t=report(
+            f"{RESULTS}/figures/figure3_cq_radar_i2t.png",
+            caption="../report/cq_radar.rst",
+            category="CQBench",
+            labels={"figure": "Figure 3 (I→T)"},
+        ),
+        t2i=report(
+            f"{RESULTS}/figures/figure3_cq_radar_t2i.png",
+            caption="../report/cq_radar.rst",
+            category="CQBench",
+            labels={"figure": "Figure 3 (T→I)"},
+        ),
     params:
         # the MLLMs and the baselines; the controls bound the scale in the tables instead
         methods=[method for method in METHODS if METHOD_KIND[method] != "control"],

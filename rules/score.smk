@@ -36,8 +36,8 @@ rule score_image:
     params:
         options=config["metrics"]["image"],
         missing_policy=config["metrics"]["missing_policy"],
-        data_root=DATA,
-        results_root=RESULTS,
+        data_root=data_root,
+        results_root=results_root,
     threads: config["metrics"].get("threads", 1)
     resources:
         gpu=config["metrics"]["resources"]["gpu"],

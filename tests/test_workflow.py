@@ -197,7 +197,11 @@ def test_cqbench_punishes_shuffled_pairs_against_matched_ones(demo_run):
         assert image[("shuffled", metric)] > image[("retrieval", metric)] > image[("ground_truth", metric)], metric
 
 
-def test_cq_scores_are_byte_identical_when_recomputed(demo_run, tmp_path):
+def test_cq_scores_are_reproduced_when_recomputed(demo_run, tmp_path):
+    """Recomputed in this process (other thread count than the job): the same items and statuses, and
+    every score within 1e-6 (float32 kernels may round differently; an unseeded model would not agree)."""
+    from polars.testing import assert_frame_equal
+
     from mmpcbench.config import load_config
     from mmpcbench.metrics.pipeline import score_image_file, score_text_file
     from snakemake.utils import update_config
@@ -211,5 +215,7 @@ def test_cq_scores_are_byte_identical_when_recomputed(demo_run, tmp_path):
     score_image_file(cq, root / "results/generated_images/Video_Games/retrieval/manifest.parquet", root / "data",
                      root / "results", tmp_path / "i.parquet", tmp_path / "i.json", config["metrics"]["image"],
                      config["metrics"]["missing_policy"])
-    assert (tmp_path / "t.parquet").read_bytes() == (root / "results/scores/i2t/Video_Games/retrieval.parquet").read_bytes()
-    assert (tmp_path / "i.parquet").read_bytes() == (root / "results/scores/t2i/Video_Games/retrieval.parquet").read_bytes()
+    for name, task in (("t", "i2t"), ("i", "t2i")):
+        assert_frame_equal(pl.read_parquet(tmp_path / f"{name}.parquet"),
+                           pl.read_parquet(root / f"results/scores/{task}/Video_Games/retrieval.parquet"),
+                           check_exact=False, rel_tol=0, abs_tol=1e-6)
