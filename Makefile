@@ -7,7 +7,7 @@ CORES ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test install clean-demo dry-run benchmark constraints
+.PHONY: demo test install clean-demo dry-run benchmark constraints lint test-slurm report
 
 install: $(STAMP)
 
@@ -23,8 +23,23 @@ demo: $(STAMP)
 	@echo; cat demo_output/results/tables/table2_cq_i2t_by_method.md
 	@echo; cat demo_output/results/tables/table3_cq_t2i_by_method.md
 
+# The test suite, then the workflow linter, then the real-SLURM test (which says loudly when it
+# cannot run: it needs root and apt; REQUIRE_SLURM=1 makes that a failure, as in CI).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-slurm
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+	$(BIN)/snakemake --lint --configfile demo/config.yaml
+
+test-slurm: $(STAMP)
+	PYTHON=$(abspath $(BIN))/python bash ci/test-slurm.sh
+
+# The HTML report of the demo (every table and figure it has written, with captions).
+report: $(STAMP)
+	$(BIN)/snakemake --report demo_output/report.html --configfile demo/config.yaml
 
 # Plan every job of the paper run without touching the network.
 dry-run: $(STAMP)

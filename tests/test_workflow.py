@@ -12,10 +12,10 @@ from conftest import REPO
 pytestmark = pytest.mark.e2e
 
 
-def snakemake(workdir, *args, check=True):
+def snakemake(workdir, *args, check=True, cores=True):
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--cores", "2", *args]
-    result = subprocess.run(command, capture_output=True, text=True, env={"HF_HUB_OFFLINE": "1",
+               *(["--cores", "2"] if cores else []), *args]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env={"HF_HUB_OFFLINE": "1",
                             "PATH": "/usr/bin:/bin", "HOME": str(workdir)})
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
@@ -114,6 +114,17 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
     assert "gpu=1" in diffuse and "mem_mb=64000" in diffuse
     for rule in ("score_text", "score_image"):
         assert "gpu=1" in out.split(f"rule {rule}:")[1].split("resources:")[1].splitlines()[0], rule
+
+
+def test_slurm_profile_by_its_name_plans_gpu_jobs_with_their_resources(tmp_path):
+    # `snakemake --profile slurm` typed at the repository root finds ./slurm
+    result = snakemake(tmp_path, "-n", "--profile", "slurm", "all", cores=False)
+    out = result.stdout + result.stderr
+    jobs = out.split("rule complete_mllm:")[1:]
+    assert len(jobs) == 9 * 6 * 2
+    assert all("gpu=1" in job.split("resources:")[1].splitlines()[0] for job in jobs)
+    parse = out.split("rule parse:")[1].split("resources:")[1].splitlines()[0]
+    assert "gpu" not in parse and "mem_mb=8000" in parse
 
 
 def test_a_bad_config_key_stops_the_workflow_with_its_name(tmp_path):
@@ -219,3 +230,13 @@ def test_cq_scores_are_reproduced_when_recomputed(demo_run, tmp_path):
         assert_frame_equal(pl.read_parquet(tmp_path / f"{name}.parquet"),
                            pl.read_parquet(root / f"results/scores/{task}/Video_Games/retrieval.parquet"),
                            check_exact=False, rel_tol=0, abs_tol=1e-6)
+
+
+def test_report_holds_every_table_and_figure_with_captions(demo_run):
+    report = demo_run / "report.html"
+    snakemake(demo_run, "--report", str(report), "--configfile", str(REPO / "demo/config.yaml"))
+    html = report.read_text(errors="replace")
+    for name in ("table1_dataset_stats.md", "completion_parse_status.md", "table2_cq_i2t_by_method.md",
+                 "table5_cq_t2i_by_category.md", "tableA11_cq_t2i_method_category.md", "figure3_cq_radar_t2i.png"):
+        assert name in html, name
+    assert "min-max normalised" in html and "missing completions" in html
