@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from mmpcbench.encoders import ImageFeatures
+from mmpcbench.metrics.frames import pair_frame, requested
 
 log = logging.getLogger(__name__)
 
@@ -184,12 +185,7 @@ def image_scores(references, generated, metrics=None, lpips_scorer: LpipsScorer 
     ``size``, ``psnr_cap``, ``ssim_window``, ``lpips`` and ``clip`` (see the module docstring);
     ``lpips_scorer`` and ``clip_encoder`` reuse loaded models; ``keep_features``, a dict, receives the
     unnormalised ``clip`` encoder features of the present pairs (``reference``, ``generated``), for FID."""
-    metrics = list(IMAGE_METRICS if metrics is None else metrics)
-    unknown = [m for m in metrics if m not in IMAGE_METRICS]
-    if unknown:
-        raise ValueError(f"unknown image metrics {unknown}; known: {list(IMAGE_METRICS)}")
-    if len(references) != len(generated):
-        raise ValueError(f"{len(references)} references but {len(generated)} generated images")
+    metrics = requested(metrics, IMAGE_METRICS, "image", len(references), len(generated), "generated images")
     options = _options(options)
     present = np.array([g is not None for g in generated], dtype=bool)
     keep = np.flatnonzero(present)
@@ -213,20 +209,12 @@ def image_scores(references, generated, metrics=None, lpips_scorer: LpipsScorer 
         if keep_features is not None:
             keep_features.update(reference=a, generated=b)
         columns["clip"] = np.sum(_unit(a) * _unit(b), axis=1).astype(np.float64) if len(refs) else np.zeros(0)
-    n = len(references)
-    frame = pl.DataFrame({m: _scatter(columns[m], keep, n) for m in metrics}, schema={m: pl.Float64 for m in metrics})
-    return frame.with_columns(pl.when(pl.Series(present)).then(pl.col(m)).otherwise(None).alias(m) for m in metrics)
+    return pair_frame(columns, metrics, present)
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1, norms)
-
-
-def _scatter(values: np.ndarray, keep: np.ndarray, n: int) -> np.ndarray:
-    full = np.full(n, np.nan)
-    full[keep] = values
-    return full
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

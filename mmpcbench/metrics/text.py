@@ -36,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from mmpcbench.encoders import resolve_model_path
+from mmpcbench.metrics.frames import pair_frame, requested
 
 log = logging.getLogger(__name__)
 
@@ -241,12 +242,7 @@ def text_scores(references: list[str], hypotheses: list[str | None], metrics=Non
     ``max_features``, ``ngram_range``, ``stop_words``, ``bertscore`` (``model``, ``num_layers``,
     ``batch_size``, ``device``); ``scorer`` reuses a loaded BERTScore model. A missing hypothesis gives
     nulls (see the module docstring)."""
-    metrics = list(TEXT_METRICS if metrics is None else metrics)
-    unknown = [m for m in metrics if m not in TEXT_METRICS]
-    if unknown:
-        raise ValueError(f"unknown text metrics {unknown}; known: {list(TEXT_METRICS)}")
-    if len(references) != len(hypotheses):
-        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    metrics = requested(metrics, TEXT_METRICS, "text", len(references), len(hypotheses), "hypotheses")
     options = _options(options)
     norm_ref = [normalise_text(r) for r in references]
     norm_hyp = [normalise_text(h) for h in hypotheses]
@@ -263,13 +259,4 @@ def text_scores(references: list[str], hypotheses: list[str | None], metrics=Non
     if "bertscore" in metrics:
         scorer = scorer or BertScorer(**options["bertscore"])
         columns["bertscore"] = scorer.f1([references[i] for i in keep], [hypotheses[i] for i in keep])
-    frame = pl.DataFrame({metric: _scatter(columns[metric], keep, len(references)) for metric in metrics},
-                         schema={metric: pl.Float64 for metric in metrics})
-    # NaN: the metric is undefined for the pair; null: the hypothesis is missing
-    return frame.with_columns(pl.when(pl.Series(present)).then(pl.col(m)).otherwise(None).alias(m) for m in metrics)
-
-
-def _scatter(values: np.ndarray, keep: np.ndarray, n: int) -> np.ndarray:
-    full = np.full(n, np.nan)
-    full[keep] = values
-    return full
+    return pair_frame(columns, metrics, present)
