@@ -202,7 +202,6 @@ class BertScorer:
     def f1(self, references: list[str], hypotheses: list[str]) -> np.ndarray:
         """BERTScore F1 per pair: bert-score's token embeddings (computed in batches, deduplicated) and
         its greedy matching, done per pair so padding never enters a max (see ``BertScorer``)."""
-        import torch
         from bert_score.utils import get_bert_embedding
 
         if not references:

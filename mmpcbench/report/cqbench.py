@@ -23,7 +23,8 @@ import polars as pl
 from mmpcbench.metrics.image import IMAGE_METRICS, LOWER_IS_BETTER
 from mmpcbench.metrics.pipeline import read_summary
 from mmpcbench.metrics.text import TEXT_METRICS
-from mmpcbench.report.tables import cell, fmt, latex, latex_cell, markdown, write_table
+from mmpcbench.io import atomic_path
+from mmpcbench.report.tables import cell, latex, latex_cell, latex_escape, markdown, write_table
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ def write_cq_tables(runs: list[dict], outputs: dict, bootstrap: dict, methods: l
     gives the row order (MLLMs, baselines, controls)."""
     level = bootstrap.get("level", 0.95)
     long, replicates = summarise(runs, bootstrap.get("resamples", 1000), level, bootstrap.get("seed", 0))
-    with _atomic(outputs["summary"]) as tmp:
+    with atomic_path(outputs["summary"]) as tmp:
         long.write_csv(tmp, float_precision=6)
     encoders = {task: {} for task in TASK_METRICS}
     policy = {}
@@ -216,12 +217,6 @@ def write_cq_tables(runs: list[dict], outputs: dict, bootstrap: dict, methods: l
     return {"long": long, "by_method": methods_frame, "by_category": categories_frame}
 
 
-def _atomic(path):
-    from mmpcbench.io import atomic_path
-
-    return atomic_path(path)
-
-
 def _wide_rows(frame: pl.DataFrame, keys: list[str], metrics: list[str], std_col: str):
     """Markdown and LaTeX rows of a long frame, one row per ``keys`` value, one column per metric."""
     md_rows, tex_rows = [], []
@@ -242,14 +237,8 @@ def _wide_rows(frame: pl.DataFrame, keys: list[str], metrics: list[str], std_col
         md.append(str(missing))
         tex.append(str(missing))
         md_rows.append(md)
-        tex_rows.append([_tex_name(tex[0]), *tex[1:]])
+        tex_rows.append([latex_escape(tex[0]), *tex[1:]])
     return md_rows, tex_rows
-
-
-def _tex_name(text: str) -> str:
-    from mmpcbench.report.tables import latex_escape
-
-    return latex_escape(text)
 
 
 def _write_by_method(frame, metrics, headers, paths, caption, task):
@@ -325,7 +314,7 @@ def write_radar(by_method_csv, task: str, methods: list[str], out_png, headers: 
     ax.set_ylim(0, 1)
     ax.set_title(f"CQBench {TASK_NAMES[task]}: min-max normalised means (sum ≤ {len(metrics)})", fontsize=10)
     ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=7)
-    with _atomic(out_png) as tmp:
+    with atomic_path(out_png) as tmp:
         fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return scores
