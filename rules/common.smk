@@ -133,6 +133,10 @@ def model_runtime(wildcards):
     return config["models"][wildcards.model]["resources"]["runtime"]
 
 
+def model_threads(wildcards):
+    return config["models"][wildcards.model]["resources"].get("cpus_per_task", 1)
+
+
 def tiny_model_family_by_path(wildcards):
     return next(entry["family"] for entry in TINY_MODELS.values() if entry["model"] == wildcards.tiny)
 

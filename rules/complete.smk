@@ -14,10 +14,12 @@ rule complete_mllm:
         entry=model_entry,
         completion=config["completion"],
         data_root=data_root,
+    threads: model_threads
     resources:
         gpu=model_gpus,
         mem_mb=model_mem_mb,
         runtime=model_runtime,
+        cpus_per_task=model_threads,
     log:
         f"{LOGS}/complete/{{task}}/{{category}}/{{model}}.log",
     conda:
@@ -36,10 +38,12 @@ rule diffuse:
         settings=config["diffusion"],
         folder=f"{RESULTS}/generated_images/{{category}}/{{model}}",
         results_root=results_root,
+    threads: config["diffusion"]["resources"].get("cpus_per_task", 1)
     resources:
         gpu=config["diffusion"]["resources"]["gpu"],
         mem_mb=config["diffusion"]["resources"]["mem_mb"],
         runtime=config["diffusion"]["resources"]["runtime"],
+        cpus_per_task=config["diffusion"]["resources"].get("cpus_per_task", 1),
     log:
         f"{LOGS}/diffuse/{{category}}/{{model}}.log",
     conda:
@@ -88,11 +92,12 @@ rule embed_items:
     params:
         spec=encoder_spec,
         data_root=data_root,
-    threads: 2
+    threads: config["encoders"]["resources"].get("cpus_per_task", 1)
     resources:
         gpu=config["encoders"]["resources"]["gpu"],
         mem_mb=config["encoders"]["resources"]["mem_mb"],
         runtime=config["encoders"]["resources"]["runtime"],
+        cpus_per_task=config["encoders"]["resources"].get("cpus_per_task", 1),
     log:
         f"{LOGS}/embed_items/{{category}}/{{modality}}.log",
     conda:

@@ -123,6 +123,7 @@ def test_slurm_profile_by_its_name_plans_gpu_jobs_with_their_resources(tmp_path)
     jobs = out.split("rule complete_mllm:")[1:]
     assert len(jobs) == 9 * 6 * 2
     assert all("gpu=1" in job.split("resources:")[1].splitlines()[0] for job in jobs)
+    assert all("cpus_per_task=4" in job.split("resources:")[1].splitlines()[0] for job in jobs)
     parse = out.split("rule parse:")[1].split("resources:")[1].splitlines()[0]
     assert "gpu" not in parse and "mem_mb=8000" in parse
 
