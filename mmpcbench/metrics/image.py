@@ -55,7 +55,8 @@ DEFAULTS = {
 }
 
 
-def _options(options: dict) -> dict:
+def image_options(options: dict) -> dict:
+    """The options with the defaults filled in, checked (unknown keys named)."""
     unknown = set(options) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown image metric options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
@@ -186,7 +187,7 @@ def image_scores(references, generated, metrics=None, lpips_scorer: LpipsScorer 
     ``lpips_scorer`` and ``clip_encoder`` reuse loaded models; ``keep_features``, a dict, receives the
     unnormalised ``clip`` encoder features of the present pairs (``reference``, ``generated``), for FID."""
     metrics = requested(metrics, IMAGE_METRICS, "image", len(references), len(generated), "generated images")
-    options = _options(options)
+    options = image_options(options)
     present = np.array([g is not None for g in generated], dtype=bool)
     keep = np.flatnonzero(present)
     refs = [to_rgb(references[i]) for i in keep]

@@ -24,10 +24,8 @@ import polars as pl
 from PIL import Image
 
 from mmpcbench.io import provenance, write_json, write_parquet
-from mmpcbench.metrics.image import IMAGE_METRICS, FidAccumulator, LpipsScorer, encoder_label, image_scores
-from mmpcbench.metrics.image import _options as image_options
-from mmpcbench.metrics.text import TEXT_METRICS, BertScorer, text_scores
-from mmpcbench.metrics.text import _options as text_options
+from mmpcbench.metrics.image import IMAGE_METRICS, FidAccumulator, LpipsScorer, encoder_label, image_options, image_scores, to_rgb
+from mmpcbench.metrics.text import TEXT_METRICS, BertScorer, text_options, text_scores
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +82,6 @@ def _open_rgb(path: Path) -> np.ndarray | None:
     try:
         with Image.open(path) as image:
             image.load()
-            from mmpcbench.metrics.image import to_rgb
-
             return to_rgb(image)
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         log.warning("cannot read %s: %s", path, error)

@@ -19,10 +19,8 @@ from mmpcbench.config import load_config
 
 def prefetch(metrics: dict) -> list[str]:
     from mmpcbench.encoders import ImageFeatures
-    from mmpcbench.metrics.image import FidAccumulator, LpipsScorer, encoder_label
-    from mmpcbench.metrics.image import _options as image_options
-    from mmpcbench.metrics.text import BertScorer
-    from mmpcbench.metrics.text import _options as text_options
+    from mmpcbench.metrics.image import FidAccumulator, LpipsScorer, encoder_label, image_options
+    from mmpcbench.metrics.text import BertScorer, text_options
 
     text, image = text_options(metrics.get("text", {})), image_options(metrics.get("image", {}))
     loaded = [f"BERTScore: {BertScorer(**{**text['bertscore'], 'device': 'cpu'}).model}"]

@@ -58,7 +58,8 @@ def normalise_text(text: str | None) -> str:
     return " ".join(_NON_ALNUM.sub(" ", text.lower()).split())
 
 
-def _options(options: dict) -> dict:
+def text_options(options: dict) -> dict:
+    """The options with the defaults filled in, checked (unknown keys named)."""
     merged = {**DEFAULTS, **options}
     merged["bertscore"] = {**DEFAULTS["bertscore"], **(options.get("bertscore") or {})}
     unknown = set(options) - set(DEFAULTS)
@@ -79,7 +80,7 @@ def _vectorizer(options: dict, **kwargs):
 def tfidf_pair_exact(reference: str, hypothesis: str, options: dict | None = None) -> tuple[float, float]:
     """(cosine, euclidean) of one normalised pair with scikit-learn fitted on the pair: the reference
     definition the vectorised version must equal (NaN, NaN when neither text has a term)."""
-    options = _options(options or {})
+    options = text_options(options or {})
     try:
         rows = _vectorizer(options).fit_transform([reference, hypothesis]).toarray()
     except ValueError:  # empty vocabulary: no term in either text
@@ -111,17 +112,7 @@ def _tfidf_pairs(references: list[str], hypotheses: list[str], options: dict) ->
     idf_one = math.log(3.0 / 2.0) + 1.0
     ref_w = ref.multiply(ref_on * idf_one - both * (idf_one - 1.0)).tocsr()
     hyp_w = hyp.multiply(hyp_on * idf_one - both * (idf_one - 1.0)).tocsr()
-    ref_norm = np.sqrt(np.asarray(ref_w.multiply(ref_w).sum(axis=1)).ravel())
-    hyp_norm = np.sqrt(np.asarray(hyp_w.multiply(hyp_w).sum(axis=1)).ravel())
-    dot = np.asarray(ref_w.multiply(hyp_w).sum(axis=1)).ravel()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        unit_dot = dot / (ref_norm * hyp_norm)
-        cos = np.where((ref_norm > 0) & (hyp_norm > 0), unit_dot, 0.0)
-        # ‖a/|a| − b/|b|‖ from the difference itself (exact 0 for identical rows); a zero row stays zero
-        euc = 1.0 / (1.0 + _row_distance(_unit_rows(ref_w, ref_norm), _unit_rows(hyp_w, hyp_norm)))
-    has_term = (ref_norm > 0) | (hyp_norm > 0)
-    cosine = np.where(has_term, cos, np.nan)
-    euclidean = np.where(has_term, euc, np.nan)
+    cosine, euclidean = _row_similarities(ref_w, hyp_w)
     # pairs whose vocabulary exceeds max_features: scikit-learn's own truncation
     limit = options["max_features"]
     if limit is not None:
@@ -141,14 +132,20 @@ def _tfidf_corpus(references: list[str], hypotheses: list[str], options: dict) -
         vectorizer = _vectorizer(options).fit(references + hypotheses)
     except ValueError:
         return np.full(n, np.nan), np.full(n, np.nan)
-    ref, hyp = vectorizer.transform(references), vectorizer.transform(hypotheses)
+    return _row_similarities(vectorizer.transform(references), vectorizer.transform(hypotheses))
+
+
+def _row_similarities(ref, hyp) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine and ``1 / (1 + ‖a/|a| − b/|b|‖)`` of matching rows of two sparse TF-IDF matrices; a zero
+    row stays the zero vector (cosine 0, distance 1 to a unit row); NaN where neither row has a term."""
     ref_norm = np.sqrt(np.asarray(ref.multiply(ref).sum(axis=1)).ravel())
     hyp_norm = np.sqrt(np.asarray(hyp.multiply(hyp).sum(axis=1)).ravel())
-    dot = np.asarray(ref.multiply(hyp).sum(axis=1)).ravel()
-    cos = np.where((ref_norm > 0) & (hyp_norm > 0), dot, 0.0)  # rows are already unit length
+    ref_unit, hyp_unit = _unit_rows(ref, ref_norm), _unit_rows(hyp, hyp_norm)
+    cosine = np.asarray(ref_unit.multiply(hyp_unit).sum(axis=1)).ravel()
+    # the distance from the difference itself: exactly 0 for identical rows
+    euclidean = 1.0 / (1.0 + _row_distance(ref_unit, hyp_unit))
     has_term = (ref_norm > 0) | (hyp_norm > 0)
-    euc = 1.0 / (1.0 + _row_distance(ref, hyp))
-    return np.where(has_term, cos, np.nan), np.where(has_term, euc, np.nan)
+    return np.where(has_term, cosine, np.nan), np.where(has_term, euclidean, np.nan)
 
 
 def _unit_rows(matrix, norms: np.ndarray):
@@ -242,7 +239,7 @@ def text_scores(references: list[str], hypotheses: list[str | None], metrics=Non
     ``batch_size``, ``device``); ``scorer`` reuses a loaded BERTScore model. A missing hypothesis gives
     nulls (see the module docstring)."""
     metrics = requested(metrics, TEXT_METRICS, "text", len(references), len(hypotheses), "hypotheses")
-    options = _options(options)
+    options = text_options(options)
     norm_ref = [normalise_text(r) for r in references]
     norm_hyp = [normalise_text(h) for h in hypotheses]
     present = np.array([bool(h) for h in norm_hyp], dtype=bool)
