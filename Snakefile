@@ -20,6 +20,8 @@ include: "rules/demo.smk"
 include: "rules/data.smk"
 include: "rules/complete.smk"
 include: "rules/score.smk"
+include: "rules/features.smk"
+include: "rules/recommend.smk"
 include: "rules/report.smk"
 
 

@@ -35,6 +35,16 @@ METHOD_KIND = {
 }
 METHODS = list(METHOD_KIND)
 CQ_RUNS = [(task, category, method, METHOD_KIND[method]) for task in TASKS for category in CATEGORIES for method in METHODS]
+RECBENCH = config["recbench"]
+# RecBench variants: ground truth, and for each task every completion method and imputation baseline
+REC_METHODS = METHODS + [name for name in RECBENCH["imputations"] if name not in METHODS]
+REC_KIND = {**METHOD_KIND, **{name: "imputation" for name in RECBENCH["imputations"]}}
+VARIANTS = ["ground_truth"] + [f"{task}-{method}" for task in TASKS for method in REC_METHODS]
+RECOMMENDERS = list(RECBENCH["recommenders"])
+REC_TABLES = {
+    f"tableA{12 + i}": f"tableA{12 + i}_rec_{recommender.lower()}_{task}"
+    for i, (recommender, task) in enumerate((r, t) for r in RECOMMENDERS for t in TASKS)
+}
 CQ_TABLES = {
     "table2": "table2_cq_i2t_by_method",
     "table3": "table3_cq_t2i_by_method",
@@ -53,6 +63,7 @@ wildcard_constraints:
     task="i2t|t2i",
     modality="text|image",
     method="|".join(re.escape(name) for name in METHODS),
+    variant="|".join(re.escape(name) for name in VARIANTS),
 
 
 # --- download sources -----------------------------------------------------------------------------
@@ -180,6 +191,68 @@ def cq_figure_outputs():
     return [f"{RESULTS}/figures/figure3_cq_radar_{task}.png" for task in TASKS]
 
 
+def completion_of(wildcards):
+    """What one method's completion of one task is: the I→T table or the T→I images' manifest."""
+    if wildcards.task == "i2t":
+        return f"{RESULTS}/completions/i2t/{wildcards.category}/{wildcards.method}.parquet"
+    return f"{RESULTS}/generated_images/{wildcards.category}/{wildcards.method}/manifest.parquet"
+
+
+def truth_embeddings_of(wildcards):
+    modality = "text" if wildcards.task == "i2t" else "image"
+    return f"{RESULTS}/embeddings/{wildcards.category}/{modality}.parquet"
+
+
+def completion_encoder(wildcards):
+    return config["encoders"]["text" if wildcards.task == "i2t" else "image"]
+
+
+def variant_inputs(wildcards):
+    """A variant's features need the ground-truth embeddings and, for a completion method, its features."""
+    inputs = {
+        "item_map": f"{DATA}/rec/{wildcards.category}/i_id_mapping.csv",
+        "text": f"{RESULTS}/embeddings/{wildcards.category}/text.parquet",
+        "image": f"{RESULTS}/embeddings/{wildcards.category}/image.parquet",
+    }
+    if wildcards.variant != "ground_truth":
+        task, method = wildcards.variant.split("-", 1)
+        if method in METHODS:
+            inputs["completion"] = f"{RESULTS}/embeddings/{wildcards.category}/{task}/{method}.parquet"
+    return inputs
+
+
+def variant_rates(wildcards):
+    return [0.0] if wildcards.variant == "ground_truth" else RECBENCH["rates"]
+
+
+def embeddings_results_root(wildcards, output):
+    """RESULTS, from {RESULTS}/embeddings/{category}/{task}/{method}.parquet."""
+    return str(Path(output[0]).parents[3])
+
+
+def rec_results(category=None, variant=None):
+    return [
+        f"{RESULTS}/rec/{c}/{v}.json"
+        for c in CATEGORIES
+        for v in VARIANTS
+        if category in (None, c) and variant in (None, v)
+    ]
+
+
+def rec_runs():
+    """(category, variant) of every RecBench result, in table order."""
+    return [(c, v) for c in CATEGORIES for v in VARIANTS]
+
+
+def rec_table_outputs():
+    names = ["table6_rec_overview", *REC_TABLES.values()]
+    return [f"{RESULTS}/tables/{name}.{form}" for name in names for form in ("csv", "md", "tex")]
+
+
+def rec_figure_outputs():
+    return [f"{RESULTS}/figures/figure4_rec_heatmap.png", f"{RESULTS}/figures/rec_missing_rate.png"]
+
+
 def all_outputs():
     outputs = [f"{RESULTS}/tables/table1_dataset_stats.csv", f"{RESULTS}/tables/table1_dataset_stats.md"]
     if MODELS:
@@ -187,6 +260,7 @@ def all_outputs():
     for category in CATEGORIES:
         outputs += data_outputs(category) + completion_outputs(category)
     outputs += cq_table_outputs() + cq_figure_outputs()
+    outputs += rec_table_outputs() + rec_figure_outputs()
     return outputs
 
 

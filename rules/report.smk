@@ -96,3 +96,45 @@ rule cqbench_radar:
         "../envs/metrics.yaml"
     script:
         "../workflow_scripts/cqbench_radar.py"
+
+
+rule recbench_report:
+    input:
+        rec_results(),
+    output:
+        summary=f"{RESULTS}/rec/recbench_summary.csv",
+        table6_csv=f"{RESULTS}/tables/table6_rec_overview.csv",
+        table6_tex=f"{RESULTS}/tables/table6_rec_overview.tex",
+        table6_md=report(
+            f"{RESULTS}/tables/table6_rec_overview.md", caption="../report/rec_table.rst", category="RecBench",
+            labels={"table": "table6_rec_overview"},
+        ),
+        **{f"{key}_{form}": f"{RESULTS}/tables/{name}.{form}" for key, name in REC_TABLES.items() for form in ("csv", "tex")},
+        **{
+            f"{key}_md": report(
+                f"{RESULTS}/tables/{name}.md", caption="../report/rec_table.rst", category="RecBench", labels={"table": name}
+            )
+            for key, name in REC_TABLES.items()
+        },
+        heatmap=report(
+            f"{RESULTS}/figures/figure4_rec_heatmap.png", caption="../report/rec_heatmap.rst", category="RecBench",
+            labels={"figure": "Figure 4"},
+        ),
+        rates=report(
+            f"{RESULTS}/figures/rec_missing_rate.png", caption="../report/rec_rates.rst", category="RecBench",
+            labels={"figure": "Missing rate"},
+        ),
+    params:
+        runs=rec_runs(),
+        rate=RECBENCH["table_rate"],
+        methods=REC_METHODS,
+        kinds=REC_KIND,
+        categories=CATEGORIES,
+        recommenders=RECOMMENDERS,
+        n_seeds=len(RECBENCH["seeds"]),
+    log:
+        f"{LOGS}/recbench_report.log",
+    conda:
+        "../envs/recsys.yaml"
+    script:
+        "../workflow_scripts/recbench_report.py"

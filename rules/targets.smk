@@ -5,6 +5,9 @@
 #   snakemake cq_Video_Games       CQBench scores of one category (every method, both tasks)
 #   snakemake cq_model_gemma_3_4b  CQBench scores of one MLLM (every category, both tasks)
 #   snakemake cqbench              the CQBench tables and radar charts
+#   snakemake rec_Video_Games      RecBench results of one category (every variant, recommender, rate, seed)
+#   snakemake rec_model_gemma_3_4b RecBench results of one MLLM (both tasks, every category)
+#   snakemake recbench             the RecBench tables and figures
 
 
 rule downloads:
@@ -56,6 +59,12 @@ for _model in MODELS:
         input:
             score_outputs(method=_model),
 
+    rule:
+        name:
+            f"rec_model_{re.sub(r'[^A-Za-z0-9_]', '_', _model)}"
+        input:
+            [path for task in TASKS for path in rec_results(variant=f"{task}-{_model}")],
+
 
 rule scores:
     input:
@@ -68,12 +77,25 @@ rule cqbench:
         cq_figure_outputs(),
 
 
+rule features_all:
+    input:
+        [f"{RESULTS}/features/{category}/{variant}" for category in CATEGORIES for variant in VARIANTS],
+
+
+rule recbench:
+    input:
+        rec_table_outputs(),
+        rec_figure_outputs(),
+
+
 rule tables:
     input:
         rules.table1.output,
         rules.completion_status_table.output if MODELS else [],
         cq_table_outputs(),
         cq_figure_outputs(),
+        rec_table_outputs(),
+        rec_figure_outputs(),
 
 
 for _category in CATEGORIES:
@@ -95,3 +117,9 @@ for _category in CATEGORIES:
             f"cq_{_category}"
         input:
             score_outputs(category=_category),
+
+    rule:
+        name:
+            f"rec_{_category}"
+        input:
+            rec_results(category=_category),

@@ -1,0 +1,1 @@
+"""RecBench item features: the ground truth, each completion method's, and the imputation baselines."""

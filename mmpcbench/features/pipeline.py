@@ -1,0 +1,130 @@
+"""The feature stages as file-to-file functions: what the workflow rules call.
+
+- ``embed_completion``: the features of one completion method's output for every rec item
+  (``parent_asin, embedding, status``). A completion *borrowed* from another item (the controls and the
+  retrieval baseline write a ``source_asin``) is that item's very text or image bytes, so it gets that
+  item's ground-truth embedding without re-encoding (same bytes, same encoder); anything else — an MLLM's
+  text or painted image, the empty text, the grey image — is encoded with the configured encoder.
+  ``status``: ``borrowed``, ``encoded``, or ``missing`` (no text, no image painted, an unreadable image).
+- ``write_features``: one variant's ``text_feat.npy`` / ``image_feat.npy`` per missing rate, in itemID
+  order (MMRec's files), and ``features.json`` (counts, shapes, a hash of every file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from mmpcbench.features.build import IMPUTATIONS, MODALITY, aligned, parse_variant, variant_features
+from mmpcbench.io import atomic_path, write_json, write_parquet
+
+log = logging.getLogger(__name__)
+
+
+def rate_folder(rate: float) -> str:
+    return f"rate_{float(rate)}"
+
+
+def _frame(asins, vectors: list, statuses: list[str], dim: int) -> pl.DataFrame:
+    return pl.DataFrame({
+        "parent_asin": pl.Series(asins, dtype=pl.String),
+        "embedding": pl.Series(vectors, dtype=pl.Array(pl.Float32, dim)),
+        "status": pl.Series(statuses, dtype=pl.String),
+    })
+
+
+def embed_completion(task: str, completion_path, truth_path, spec: dict, results_root, out_path) -> pl.DataFrame:
+    """Features of one method's completions (I→T: ``completions/…parquet``; T→I: the images' manifest)."""
+    from PIL import Image
+
+    from mmpcbench.encoders import ImageFeatures, encode_pil_images, encode_texts
+
+    truth = pl.read_parquet(truth_path)
+    dim = truth.schema["embedding"].shape[0]
+    lookup = dict(zip(truth["parent_asin"], truth["embedding"].to_numpy()))
+    frame = pl.read_parquet(completion_path)
+    if "source_asin" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("source_asin"))
+    frame = frame.sort("parent_asin")
+    vectors: list = [None] * frame.height
+    statuses = ["missing"] * frame.height
+    to_encode = []
+    for row, item in enumerate(frame.iter_rows(named=True)):
+        source = item["source_asin"]
+        if source is not None and source in lookup:
+            vectors[row], statuses[row] = lookup[source], "borrowed"
+        elif task == "i2t" and item["text"] is not None:
+            to_encode.append(row)
+        elif task == "t2i" and item.get("image_path") is not None:
+            to_encode.append(row)
+    if to_encode and task == "i2t":
+        matrix = encode_texts([frame["text"][row] for row in to_encode], spec)
+        for row, vector in zip(to_encode, matrix):
+            vectors[row], statuses[row] = vector, "encoded"
+    elif to_encode:
+        encoder = ImageFeatures(spec)
+        batch = spec.get("batch_size", 64)
+        for start in range(0, len(to_encode), batch):
+            rows, images = [], []
+            for row in to_encode[start : start + batch]:
+                try:
+                    with Image.open(Path(results_root) / frame["image_path"][row]) as image:
+                        images.append(image.convert("RGB"))
+                    rows.append(row)
+                except OSError as error:
+                    log.warning("%s: unreadable image (%s): counted as missing", frame["parent_asin"][row], error)
+            if images:
+                for row, vector in zip(rows, encode_pil_images(images, spec, encoder)):
+                    vectors[row], statuses[row] = vector, "encoded"
+    out = _frame(frame["parent_asin"], [None if v is None else np.asarray(v, np.float32) for v in vectors],
+                 statuses, dim)
+    write_parquet(out, out_path)
+    counts = out.group_by("status").len().sort("status")
+    log.info("%s completion features: %s", task, dict(zip(counts["status"], counts["len"])))
+    return out
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def write_features(variant: str, item_map_path, text_path, image_path, completion_path, rates: list[float],
+                   seed: int, missing_completion: str, out_dir, manifest_path) -> dict:
+    """Write one variant's features for every rate under ``out_dir/rate_<r>/`` and its manifest."""
+    item_ids = pl.read_csv(item_map_path, schema_overrides={"original_id": pl.String})
+    truth, available = {}, {}
+    for modality, path in (("text", text_path), ("image", image_path)):
+        truth[modality], available[modality] = aligned(pl.read_parquet(path), item_ids, f"{modality} embeddings")
+        if not available[modality].all():
+            raise ValueError(f"{modality} ground-truth embeddings: {(~available[modality]).sum()} items have none")
+    task, method = parse_variant(variant)
+    completion = None
+    status_counts = {}
+    if task is not None and method not in IMPUTATIONS:
+        frame = pl.read_parquet(completion_path)
+        completion = aligned(frame.select("parent_asin", "embedding"), item_ids, f"{variant} features")
+        joined = item_ids.join(frame, left_on="original_id", right_on="parent_asin", how="left")
+        status_counts = dict(joined.group_by("status").len().sort("status").iter_rows())
+    built = variant_features(variant, truth, rates, seed, completion, missing_completion)
+    record = {"variant": variant, "task": task, "method": method, "n_items": item_ids.height, "seed": seed,
+              "missing_completion_policy": missing_completion, "completion_status": status_counts, "rates": {}}
+    for rate, feats in built.items():
+        folder = Path(out_dir) / rate_folder(rate)
+        files = {}
+        for modality in ("text", "image"):
+            path = folder / f"{modality}_feat.npy"
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as handle:
+                    np.save(handle, np.ascontiguousarray(feats[modality], dtype=np.float32))
+            files[modality] = {"shape": list(feats[modality].shape), "sha256": _digest(path)}
+        record["rates"][str(float(rate))] = {"masked": feats["masked"], "missing_completion": feats["missing_completion"],
+                                            "files": files}
+        if feats["missing_completion"]:
+            log.warning("%s at rate %s: %d masked items have no completion (policy %s)", variant, rate,
+                        feats["missing_completion"], missing_completion)
+    write_json(manifest_path, record)
+    return record

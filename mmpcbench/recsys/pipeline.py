@@ -1,0 +1,105 @@
+"""RecBench training as a file-to-file function: one category × variant, every recommender, every
+missing rate, every seed (and every grid point, if a grid is configured).
+
+Hyper-parameters: ``params`` over the model's MMRec defaults; an optional ``grid`` (key → list of
+values) is searched and the point with the best **validation** metric (mean over seeds) is kept — MMRec
+picks it on test (enoche/MMRec#64). The result keeps every seed's validation and test metrics at its
+best-validation epoch, their mean and std (ddof 0 over seeds), the training curve, the grid, times, the
+data counts, a popularity ranking's metrics as a reference, and FREEDOM's item-graph hash.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import torch
+
+from mmpcbench.features.pipeline import rate_folder
+from mmpcbench.io import provenance, write_json
+from mmpcbench.recsys import build, defaults
+from mmpcbench.recsys.data import load_inter
+from mmpcbench.recsys.evaluate import evaluate
+from mmpcbench.recsys.popularity import popularity_scorer
+from mmpcbench.recsys.trainer import TRAIN_DEFAULTS, train
+
+log = logging.getLogger(__name__)
+
+
+def grid_points(params: dict, grid: dict) -> list[dict]:
+    """Every combination of ``grid`` (key → list) over ``params``; one point if the grid is empty."""
+    keys = sorted(grid)
+    for key in keys:
+        if not isinstance(grid[key], list) or not grid[key]:
+            raise ValueError(f"grid key {key!r} must map to a non-empty list of values")
+    return [{**params, **dict(zip(keys, values))} for values in itertools.product(*(grid[k] for k in keys))]
+
+
+def summarise(runs: list[dict], split: str) -> tuple[dict, dict]:
+    keys = runs[0][split].keys()
+    values = {k: np.array([run[split][k] for run in runs]) for k in keys}
+    return ({k: float(v.mean()) for k, v in values.items()}, {k: float(v.std()) for k, v in values.items()})
+
+
+def load_features(folder: Path, n_items: int) -> tuple[torch.Tensor, torch.Tensor]:
+    out = []
+    for modality in ("text", "image"):
+        matrix = np.load(folder / f"{modality}_feat.npy")
+        if matrix.ndim != 2 or matrix.shape[0] != n_items:
+            raise ValueError(f"{folder}/{modality}_feat.npy has shape {matrix.shape}; expected {n_items} rows")
+        if not np.isfinite(matrix).all():
+            raise ValueError(f"{folder}/{modality}_feat.npy contains NaN or infinity")
+        out.append(torch.from_numpy(matrix.astype(np.float32)))
+    return out[0], out[1]
+
+
+def train_variant(inter_path, item_map_path, features_dir, rates: list[float], recommenders: dict, settings: dict,
+                  seeds: list[int], out_path, device: str = "cpu") -> dict:
+    """Train every recommender of ``recommenders`` (name → ``{params, grid}``) on one variant's features
+    at every rate, for every seed; write the result JSON."""
+    started = time.time()
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"recbench.device is {device!r} but no CUDA device is visible; use 'cpu'")
+    settings = {**TRAIN_DEFAULTS, **settings}
+    n_items = pl.read_csv(item_map_path).height
+    data = load_inter(inter_path, n_items)
+    ks = tuple(settings["topk"])
+    popularity = {split: evaluate(popularity_scorer(data), data, split, ks) for split in ("valid", "test")}
+    result = {"data": data.counts, "popularity": popularity, "settings": settings, "seeds": list(seeds),
+              "recommenders": {}}
+    for name, spec in recommenders.items():
+        points = grid_points({**defaults(name), **spec.get("params", {})}, spec.get("grid", {}))
+        by_rate = {}
+        for rate in rates:
+            text, image = load_features(Path(features_dir) / rate_folder(rate), n_items)
+            zero_rows = {"text": int((text.abs().sum(1) == 0).sum()), "image": int((image.abs().sum(1) == 0).sum())}
+            searched = []
+            for point in points:
+                runs = []
+                for seed in seeds:
+                    model = build(name, data, text, image, point, seed)
+                    run = train(model, data, settings, seed, device)
+                    if hasattr(model, "item_graph_hash"):
+                        run["item_graph_hash"] = model.item_graph_hash()
+                    runs.append(run)
+                valid_mean, _ = summarise(runs, "valid")
+                searched.append((valid_mean[settings["valid_metric"]], point, runs))
+            best_index = int(np.argmax([score for score, _, _ in searched]))
+            _, point, runs = searched[best_index]
+            test_mean, test_std = summarise(runs, "test")
+            valid_mean, valid_std = summarise(runs, "valid")
+            by_rate[str(float(rate))] = {
+                "params": point, "runs": runs, "test_mean": test_mean, "test_std": test_std,
+                "valid_mean": valid_mean, "valid_std": valid_std, "zero_feature_rows": zero_rows,
+                "grid": [{"params": p, "valid_mean": s} for s, p, _ in searched],
+            }
+            log.info("%s rate %s: test %s %.4f ± %.4f over %d seeds", name, rate, settings["valid_metric"],
+                     test_mean[settings["valid_metric"]], test_std[settings["valid_metric"]], len(seeds))
+        result["recommenders"][name] = by_rate
+    result["provenance"] = provenance(started=started, device=device)
+    write_json(out_path, result)
+    return result

@@ -1,0 +1,279 @@
+"""RecBench tables and figures from the result JSONs of ``train_recommender``.
+
+Every number is the test metric at the best-validation epoch of one (category, variant, recommender,
+rate, seed) run, as the training stage wrote it. Definitions:
+
+- cell value = mean over seeds (± std over seeds, ddof 0);
+- relative difference Δ% = (mean − ground-truth mean) / ground-truth mean × 100, per category and
+  recommender, then averaged (Table 6 averages Δ% over categories and recommenders, as the means);
+- **within the seed spread** (marked ``≈``): |mean − ground-truth mean| ≤ √(std² + std_gt²), i.e. the
+  difference is no larger than the two runs' seed-to-seed variation;
+- **can the benchmark tell?** a category × recommender where the ``shuffled`` control (another item's
+  modality) is within the seed spread of ground truth cannot distinguish completions at all; the
+  tables say so.
+
+The paper's tables are at the table rate (1.0: every item's modality replaced, as the authors ran).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from mmpcbench.io import atomic_path
+from mmpcbench.report.tables import fmt, latex, latex_escape, markdown, write_table
+
+TASK_NAMES = {"i2t": "I→T (text completed)", "t2i": "T→I (image completed)"}
+MAIN_METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20"]
+HEADERS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20": "N@20"}
+
+
+def collect(results: list[tuple[str, str, str]]) -> pl.DataFrame:
+    """One row per (category, variant, recommender, rate, seed) with every test metric;
+    ``results``: (category, variant, path). Ground truth has task and method null and rate 0."""
+    rows = []
+    for category, variant, path in results:
+        record = json.loads(Path(path).read_text())
+        task, method = (None, "ground_truth") if variant == "ground_truth" else variant.split("-", 1)
+        for recommender, by_rate in record["recommenders"].items():
+            for rate, entry in by_rate.items():
+                for run in entry["runs"]:
+                    rows.append({"category": category, "variant": variant, "task": task, "method": method,
+                                 "recommender": recommender, "rate": float(rate), "seed": run["seed"],
+                                 "best_epoch": run["best_epoch"], **run["test"]})
+        if variant == "ground_truth":
+            for name, metrics in (("popularity", record["popularity"]["test"]),):
+                for recommender in record["recommenders"]:
+                    rows.append({"category": category, "variant": name, "task": None, "method": name,
+                                 "recommender": recommender, "rate": 0.0, "seed": None, "best_epoch": None,
+                                 **metrics})
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def cells(long: pl.DataFrame) -> pl.DataFrame:
+    """Mean and std over seeds per (category, recommender, task, method, rate), with the ground-truth
+    mean/std, Δ%, and whether the difference is within the seed spread, for every metric."""
+    metrics = [c for c in long.columns if "@" in c]
+    grouped = long.group_by(["category", "variant", "task", "method", "recommender", "rate"], maintain_order=True).agg(
+        pl.len().alias("n_seeds"),
+        *[pl.col(m).mean().alias(f"{m}_mean") for m in metrics],
+        *[pl.col(m).std(ddof=0).alias(f"{m}_std") for m in metrics],
+    )
+    truth = grouped.filter(pl.col("variant") == "ground_truth").select(
+        "category", "recommender",
+        *[pl.col(f"{m}_mean").alias(f"{m}_gt_mean") for m in metrics],
+        *[pl.col(f"{m}_std").alias(f"{m}_gt_std") for m in metrics],
+    )
+    out = grouped.join(truth, on=["category", "recommender"], how="left")
+    for m in metrics:
+        diff = pl.col(f"{m}_mean") - pl.col(f"{m}_gt_mean")
+        spread = (pl.col(f"{m}_std").fill_null(0) ** 2 + pl.col(f"{m}_gt_std").fill_null(0) ** 2).sqrt()
+        out = out.with_columns(
+            (diff / pl.col(f"{m}_gt_mean") * 100).alias(f"{m}_rel_diff"),
+            (diff.abs() <= spread).alias(f"{m}_within_spread"),
+        )
+    return out
+
+
+def indistinguishable(frame: pl.DataFrame, rate: float, metric: str = "recall@20") -> pl.DataFrame:
+    """(task, category, recommender) where the shuffled control lies within the seed spread of ground truth."""
+    return frame.filter((pl.col("method") == "shuffled") & (pl.col("rate") == rate)
+                        & pl.col(f"{metric}_within_spread")).select("task", "category", "recommender")
+
+
+def _method_order(methods: list[str]) -> dict[str, int]:
+    return {m: i for i, m in enumerate(["ground_truth", "popularity", *methods])}
+
+
+def table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str, str]) -> pl.DataFrame:
+    """Mean over categories and recommenders per task × method, with the mean Δ% to ground truth."""
+    at_rate = frame.filter(((pl.col("rate") == rate) & pl.col("task").is_not_null()))
+    reference = frame.filter(pl.col("variant").is_in(["ground_truth", "popularity"]))
+    rows = []
+    order = _method_order(methods)
+    for task in ("i2t", "t2i"):
+        parts = [reference.with_columns(pl.lit(task).alias("task")), at_rate.filter(pl.col("task") == task)]
+        block = pl.concat(parts, how="diagonal_relaxed").group_by(["task", "method"], maintain_order=True).agg(
+            pl.len().alias("n_cells"),
+            pl.col("category").n_unique().alias("n_categories"),
+            *[pl.col(f"{m}_mean").mean().alias(m) for m in MAIN_METRICS],
+            *[pl.col(f"{m}_rel_diff").mean().alias(f"{m}_rel_diff") for m in MAIN_METRICS],
+            *[pl.col(f"{m}_within_spread").mean().alias(f"{m}_share_within_spread") for m in MAIN_METRICS],
+        )
+        rows.append(block)
+    out = pl.concat(rows)
+    return out.with_columns(
+        pl.col("method").replace_strict({**{m: kinds.get(m, "imputation") for m in methods},
+                                         "ground_truth": "reference", "popularity": "reference"},
+                                        default="imputation").alias("kind"),
+        pl.col("method").replace_strict(order, default=len(order)).alias("_order"),
+    ).sort(["task", "_order"]).drop("_order")
+
+
+def _rel(value) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.1f}%"
+
+
+def write_table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str, str], paths: dict,
+                 n_seeds: int) -> pl.DataFrame:
+    table = table6(frame, rate, methods, kinds)
+    header = ["Task", "Method", *[HEADERS[m] for m in MAIN_METRICS], *[f"Δ {HEADERS[m]}" for m in MAIN_METRICS]]
+    rows_md, rows_tex = [], []
+    for r in table.iter_rows(named=True):
+        values = [fmt(r[m]) for m in MAIN_METRICS]
+        rels = [_rel(r[f"{m}_rel_diff"]) if r["method"] != "ground_truth" else "—" for m in MAIN_METRICS]
+        rows_md.append([r["task"], r["method"], *values, *rels])
+        rows_tex.append([r["task"], latex_escape(r["method"]), *values, *[v.replace("%", r"\%") for v in rels]])
+    caption = (f"RecBench at missing rate {rate}: test metrics at the best-validation epoch, mean over categories, "
+               f"recommenders and {n_seeds} seed(s); Δ = mean relative difference to the ground-truth features. "
+               "popularity = items ranked by train interactions (no features).")
+    write_table(table, markdown(header, rows_md, "Table 6: RecBench overview", caption),
+                latex(header, rows_tex, caption, "tab:recbench"), paths["csv"], paths["md"], paths["tex"])
+    return table
+
+
+def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate: float, methods: list[str],
+                          categories: list[str], name: str, paths: dict) -> pl.DataFrame:
+    """Tables A.12–A.17: one recommender × task, methods × categories, Recall@20 and NDCG@20 per seed
+    mean ± std; ``≈`` marks a difference to ground truth within the seed spread."""
+    order = _method_order(methods)
+    block = frame.filter((pl.col("recommender") == recommender)
+                         & (((pl.col("task") == task) & (pl.col("rate") == rate))
+                            | pl.col("variant").is_in(["ground_truth", "popularity"])))
+    block = block.with_columns(pl.col("method").replace_strict(order, default=len(order)).alias("_order")).sort(
+        ["_order", "category"]).drop("_order")
+    blind = indistinguishable(frame, rate).filter((pl.col("recommender") == recommender) & (pl.col("task") == task))
+    blind_categories = sorted(blind["category"].to_list())
+    header = ["Method"] + [f"{c} {HEADERS[m]}" for c in categories for m in ("recall@20", "ndcg@20")]
+    rows_md, rows_tex = [], []
+    for method in dict.fromkeys(block["method"].to_list()):
+        by_cat = {r["category"]: r for r in block.filter(pl.col("method") == method).iter_rows(named=True)}
+        md, tex = [method], [latex_escape(method)]
+        for category in categories:
+            for metric in ("recall@20", "ndcg@20"):
+                r = by_cat.get(category)
+                if r is None:
+                    md.append("—"), tex.append("--")
+                    continue
+                mark = " ≈" if r[f"{metric}_within_spread"] and method not in ("ground_truth", "popularity") else ""
+                std = r[f"{metric}_std"]
+                text = fmt(r[f"{metric}_mean"]) + ("" if std is None else f" ± {fmt(std)}")
+                md.append(text + mark)
+                tex.append(f"${fmt(r[f'{metric}_mean'])}" + ("" if std is None else rf" \pm {fmt(std)}") + "$"
+                           + (r"$^{\approx}$" if mark else ""))
+        rows_md.append(md)
+        rows_tex.append(tex)
+    verdict = ("On " + ", ".join(blind_categories) + " the shuffled control lies within the seed spread of ground "
+               "truth: the benchmark cannot distinguish completions there.") if blind_categories else (
+               "The shuffled control lies outside the seed spread of ground truth on every category.")
+    caption = (f"RecBench, {recommender}, {TASK_NAMES[task]}, missing rate {rate}: test Recall@20 / NDCG@20, "
+               "mean ± std over seeds; ≈ = difference to ground truth within the seed spread "
+               f"(|Δ| ≤ √(std² + std_gt²)). {verdict}")
+    title = f"Table {name}: RecBench {recommender} {TASK_NAMES[task]}"
+    table = block.with_columns(pl.lit(",".join(blind_categories)).alias("shuffled_indistinguishable_on"))
+    write_table(table, markdown(header, rows_md, title, caption), latex(header, rows_tex, caption,
+                f"tab:recbench-{recommender.lower()}-{task}"), paths["csv"], paths["md"], paths["tex"])
+    return table
+
+
+def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categories: list[str], out_png,
+                  metric: str = "recall@20") -> np.ndarray:
+    """Figure 4: Δ% of ``metric`` to ground truth per method × category (mean over recommenders), one
+    panel per task; a dot marks a cell within the seed spread for every recommender."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    at_rate = frame.filter((pl.col("rate") == rate) & pl.col("task").is_not_null())
+    present = [m for m in methods if m in set(at_rate["method"])]
+    fig, axes = plt.subplots(1, 2, figsize=(2.2 + 0.9 * len(categories) * 2, 1.2 + 0.42 * len(present)), dpi=100)
+    grids = []
+    limit = max(1.0, float(np.nanmax(np.abs(at_rate[f"{metric}_rel_diff"].to_numpy()))) if at_rate.height else 1.0)
+    for ax, task in zip(axes, ("i2t", "t2i")):
+        grid = np.full((len(present), len(categories)), np.nan)
+        dots = np.zeros_like(grid, dtype=bool)
+        block = at_rate.filter(pl.col("task") == task)
+        for r in block.group_by(["method", "category"]).agg(
+            pl.col(f"{metric}_rel_diff").mean().alias("v"), pl.col(f"{metric}_within_spread").all().alias("w")
+        ).iter_rows(named=True):
+            i, j = present.index(r["method"]), categories.index(r["category"])
+            grid[i, j], dots[i, j] = r["v"], r["w"]
+        image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+        for i in range(len(present)):
+            for j in range(len(categories)):
+                if not np.isnan(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:+.0f}{'•' if dots[i, j] else ''}", ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(categories)), [c.replace("_", " ") for c in categories], rotation=30, ha="right",
+                      fontsize=7)
+        ax.set_yticks(range(len(present)), present, fontsize=7)
+        ax.set_title(f"{TASK_NAMES[task]}", fontsize=9)
+        grids.append(grid)
+    fig.colorbar(image, ax=axes, shrink=0.8, label=f"Δ% {HEADERS.get(metric, metric)} vs ground truth")
+    fig.suptitle(f"RecBench at missing rate {rate}: relative difference to ground truth (mean over recommenders; "
+                 "• = within the seed spread)", fontsize=9)
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return np.stack(grids)
+
+
+def write_rate_figure(frame: pl.DataFrame, methods: list[str], out_png) -> pl.DataFrame:
+    """Recall@20 and NDCG@20 against the missing rate per method (mean over categories and recommenders),
+    one row of panels per task; ground truth is the dashed line (rate 0 is ground truth for every method)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = frame.filter(pl.col("task").is_not_null()).group_by(["task", "method", "rate"]).agg(
+        pl.col("recall@20_mean").mean().alias("recall@20"), pl.col("ndcg@20_mean").mean().alias("ndcg@20")
+    ).sort(["task", "method", "rate"])
+    truth = frame.filter(pl.col("variant") == "ground_truth").select(
+        pl.col("recall@20_mean").mean().alias("recall@20"), pl.col("ndcg@20_mean").mean().alias("ndcg@20"))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), dpi=100, sharex=True)
+    for row, task in enumerate(("i2t", "t2i")):
+        for col, metric in enumerate(("recall@20", "ndcg@20")):
+            ax = axes[row, col]
+            for method in methods:
+                curve = curves.filter((pl.col("task") == task) & (pl.col("method") == method))
+                if curve.height:
+                    rates = [0.0, *curve["rate"].to_list()]
+                    values = [truth[metric][0], *curve[metric].to_list()]
+                    ax.plot(rates, values, marker="o", markersize=3, linewidth=1.2, label=method)
+            ax.axhline(truth[metric][0], color="black", linestyle="--", linewidth=0.8)
+            ax.set_title(f"{TASK_NAMES[task]}: {HEADERS[metric]}", fontsize=9)
+            ax.set_xlabel("missing rate (share of items whose modality is replaced)", fontsize=8)
+    axes[0, 1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.0))
+    fig.suptitle("RecBench: test metric against the missing rate (mean over categories and recommenders)", fontsize=10)
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return curves
+
+
+def write_recbench(results: list[tuple[str, str, str]], outputs: dict, rate: float, methods: list[str],
+                   kinds: dict[str, str], categories: list[str], recommenders: list[str], n_seeds: int) -> pl.DataFrame:
+    """Every RecBench table and figure; ``outputs`` maps ``summary``, ``table6_{csv,md,tex}``,
+    ``<name>_{csv,md,tex}`` for each per-recommender table, ``heatmap`` and ``rates`` to paths."""
+    long = collect(results)
+    frame = cells(long)
+    with atomic_path(outputs["summary"]) as tmp:
+        frame.write_csv(tmp, float_precision=6)
+    write_table6(frame, rate, methods, kinds, {k: outputs[f"table6_{k}"] for k in ("csv", "md", "tex")}, n_seeds)
+    for name, (recommender, task) in per_recommender_tables(recommenders).items():
+        write_per_recommender(frame, recommender, task, rate, methods, categories, name.replace("table", ""),
+                              {k: outputs[f"{name}_{k}"] for k in ("csv", "md", "tex")})
+    write_heatmap(frame, rate, methods, categories, outputs["heatmap"])
+    write_rate_figure(frame, methods, outputs["rates"])
+    return frame
+
+
+def per_recommender_tables(recommenders: list[str]) -> dict[str, tuple[str, str]]:
+    """Tables A.12 onward: (recommender, task) in config order, I→T before T→I."""
+    pairs = [(r, t) for r in recommenders for t in ("i2t", "t2i")]
+    return {f"tableA{12 + i}": pair for i, pair in enumerate(pairs)}

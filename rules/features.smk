@@ -1,0 +1,42 @@
+# RecBench features: each completion method's output embedded with the same encoders as the ground
+# truth, then one feature set per variant and missing rate in MMRec's layout.
+
+
+rule embed_completion:
+    input:
+        completion=completion_of,
+        truth=truth_embeddings_of,
+    output:
+        f"{RESULTS}/embeddings/{{category}}/{{task}}/{{method}}.parquet",
+    params:
+        spec=completion_encoder,
+        results_root=embeddings_results_root,
+    threads: config["encoders"]["resources"].get("cpus_per_task", 1)
+    resources:
+        gpu=config["encoders"]["resources"]["gpu"],
+        mem_mb=config["encoders"]["resources"]["mem_mb"],
+        runtime=config["encoders"]["resources"]["runtime"],
+        cpus_per_task=config["encoders"]["resources"].get("cpus_per_task", 1),
+    log:
+        f"{LOGS}/embed_completion/{{task}}/{{category}}/{{method}}.log",
+    conda:
+        "../envs/encoders.yaml"
+    script:
+        "../workflow_scripts/embed_completion.py"
+
+
+rule features:
+    input:
+        unpack(variant_inputs),
+    output:
+        directory(f"{RESULTS}/features/{{category}}/{{variant}}"),
+    params:
+        rates=variant_rates,
+        seed=RECBENCH["mask_seed"],
+        missing_completion=RECBENCH["missing_completion"],
+    log:
+        f"{LOGS}/features/{{category}}/{{variant}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/features.py"

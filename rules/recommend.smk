@@ -1,0 +1,30 @@
+# RecBench training: one job per category × variant trains every recommender at every missing rate and
+# seed (a job's start — importing torch, initialising CUDA — costs more than a small run; the features
+# are read once).
+
+
+rule train_recommender:
+    input:
+        inter=f"{DATA}/rec/{{category}}/{{category}}.inter",
+        item_map=f"{DATA}/rec/{{category}}/i_id_mapping.csv",
+        features=f"{RESULTS}/features/{{category}}/{{variant}}",
+    output:
+        f"{RESULTS}/rec/{{category}}/{{variant}}.json",
+    params:
+        rates=variant_rates,
+        recommenders=RECBENCH["recommenders"],
+        settings=RECBENCH["train"],
+        seeds=RECBENCH["seeds"],
+        device=RECBENCH["device"],
+    threads: RECBENCH["resources"].get("cpus_per_task", 1)
+    resources:
+        gpu=RECBENCH["resources"]["gpu"],
+        mem_mb=RECBENCH["resources"]["mem_mb"],
+        runtime=RECBENCH["resources"]["runtime"],
+        cpus_per_task=RECBENCH["resources"].get("cpus_per_task", 1),
+    log:
+        f"{LOGS}/train_recommender/{{category}}/{{variant}}.log",
+    conda:
+        "../envs/recsys.yaml"
+    script:
+        "../workflow_scripts/train_recommender.py"

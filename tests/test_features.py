@@ -1,0 +1,98 @@
+"""RecBench features: masked sets, replacement, imputations, the missing-completion policy, bad input."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from mmpcbench.features.build import (
+    FeatureError, aligned, imputed, mask_for, parse_variant, replaced, variant_features,
+)
+from mmpcbench.features.pipeline import write_features
+
+
+def embeddings(asins, matrix):
+    return pl.DataFrame({"parent_asin": asins}).with_columns(
+        pl.Series("embedding", matrix.astype(np.float32), dtype=pl.Array(pl.Float32, matrix.shape[1])))
+
+
+def test_masked_sets_are_seeded_nested_and_of_size_int_n_rate():
+    masks = [mask_for(101, rate, seed=3) for rate in (0.2, 0.5, 0.8, 1.0)]
+    assert [m.sum() for m in masks] == [20, 50, 80, 101]
+    for small, large in zip(masks, masks[1:]):
+        assert not (small & ~large).any()
+    assert np.array_equal(mask_for(101, 0.5, 3), masks[1])
+    assert not np.array_equal(mask_for(101, 0.5, 4), masks[1])
+
+
+def test_completion_replaces_only_masked_items_of_one_modality():
+    rng = np.random.default_rng(0)
+    truth = {"text": rng.standard_normal((10, 3)).astype(np.float32), "image": rng.standard_normal((10, 2)).astype(np.float32)}
+    completion = np.full((10, 3), 7.0, dtype=np.float32)
+    out = variant_features("i2t-model", truth, [0.5], seed=1, completion=(completion, np.ones(10, bool)))[0.5]
+    mask = mask_for(10, 0.5, 1)
+    assert np.array_equal(out["text"][mask], completion[mask])
+    assert np.array_equal(out["text"][~mask], truth["text"][~mask])
+    assert np.array_equal(out["image"], truth["image"])
+    assert out["masked"] == 5 and out["missing_completion"] == 0
+
+
+def test_masked_item_without_completion_never_keeps_its_truth_by_default():
+    truth = np.arange(12, dtype=np.float32).reshape(6, 2)
+    mask = np.array([1, 1, 1, 0, 0, 0], bool)
+    available = np.array([1, 0, 1, 1, 1, 1], bool)
+    out, lacking = replaced(truth, mask, np.zeros_like(truth) - 1, available, "mean")
+    assert lacking == 1
+    np.testing.assert_allclose(out[1], truth[3:].mean(axis=0))
+    leak, _ = replaced(truth, mask, np.zeros_like(truth) - 1, available, "ground_truth")
+    assert np.array_equal(leak[1], truth[1])
+    zeros, _ = replaced(truth, mask, np.zeros_like(truth) - 1, available, "zeros")
+    assert not zeros[1].any()
+
+
+def test_imputations():
+    truth = np.arange(8, dtype=np.float32).reshape(4, 2)
+    mask = np.array([1, 1, 0, 0], bool)
+    assert not imputed("zeros", truth, mask, 0, 0.5).any()
+    np.testing.assert_allclose(imputed("mean", truth, mask, 0, 0.5), [[5, 6], [5, 6]])
+    np.testing.assert_allclose(imputed("mean", truth, np.ones(4, bool), 0, 1.0)[0], truth.mean(axis=0))
+    random = imputed("random", truth, mask, 0, 0.5)
+    assert random.shape == (2, 2) and np.array_equal(random, imputed("random", truth, mask, 0, 0.5))
+
+
+def test_variant_names():
+    assert parse_variant("ground_truth") == (None, None)
+    assert parse_variant("t2i-qwen2.5-vl-7b") == ("t2i", "qwen2.5-vl-7b")
+    with pytest.raises(FeatureError):
+        parse_variant("x2y-model")
+
+
+def test_features_must_cover_every_item():
+    ids = pl.DataFrame({"original_id": ["a", "b", "c"], "new_id": [0, 1, 2]})
+    with pytest.raises(FeatureError, match="have no row"):
+        aligned(embeddings(["a", "b"], np.ones((2, 2))), ids, "text embeddings")
+
+
+def test_nan_feature_rows_are_an_error():
+    ids = pl.DataFrame({"original_id": ["a", "b"], "new_id": [0, 1]})
+    with pytest.raises(FeatureError, match="NaN"):
+        aligned(embeddings(["a", "b"], np.array([[1.0, np.nan], [0.0, 1.0]])), ids, "image embeddings")
+
+
+def test_write_features_in_item_id_order(tmp_path):
+    ids = pl.DataFrame({"original_id": ["b", "a", "c"], "new_id": [0, 1, 2]})
+    ids.write_csv(tmp_path / "i_id_mapping.csv")
+    embeddings(["a", "b", "c"], np.array([[1.0, 0], [2, 0], [3, 0]])).write_parquet(tmp_path / "text.parquet")
+    embeddings(["c", "a", "b"], np.array([[30.0], [10], [20]])).write_parquet(tmp_path / "image.parquet")
+    completion = embeddings(["a", "b", "c"], np.array([[9.0], [9], [9]])).with_columns(
+        pl.Series("status", ["encoded"] * 3))
+    completion = completion.with_columns(pl.when(pl.col("parent_asin") == "c").then(None)
+                                         .otherwise(pl.col("embedding")).alias("embedding"))
+    completion.write_parquet(tmp_path / "completion.parquet")
+    record = write_features("t2i-model", tmp_path / "i_id_mapping.csv", tmp_path / "text.parquet",
+                            tmp_path / "image.parquet", tmp_path / "completion.parquet", [1.0], 0, "mean",
+                            tmp_path / "out", tmp_path / "out" / "features.json")
+    text = np.load(tmp_path / "out" / "rate_1.0" / "text_feat.npy")
+    image = np.load(tmp_path / "out" / "rate_1.0" / "image_feat.npy")
+    np.testing.assert_array_equal(text[:, 0], [2, 1, 3])          # b, a, c
+    np.testing.assert_array_equal(image[:, 0], [9, 9, 20])        # c has no completion: the mean (20)
+    assert record["rates"]["1.0"]["missing_completion"] == 1

@@ -1,0 +1,18 @@
+"""Rule embed_completion: the features of one completion method's output (borrowed rows reuse the truth)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.features.pipeline import embed_completion
+from mmpcbench.logs import limit_threads, setup_logging
+
+setup_logging(snakemake.log[0])
+limit_threads(snakemake.threads)
+embed_completion(
+    snakemake.wildcards.task,
+    snakemake.input.completion,
+    snakemake.input.truth,
+    snakemake.params.spec,
+    snakemake.params.results_root,
+    snakemake.output[0],
+)

@@ -1,0 +1,20 @@
+"""Rule recbench_report: Table 6, Tables A.12–A.17, Figure 4 and the missing-rate figure."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.logs import setup_logging
+from mmpcbench.report.recbench import write_recbench
+
+setup_logging(snakemake.log[0])
+results = [(category, variant, path) for (category, variant), path in zip(snakemake.params.runs, snakemake.input)]
+write_recbench(
+    results,
+    dict(snakemake.output.items()),
+    snakemake.params.rate,
+    snakemake.params.methods,
+    snakemake.params.kinds,
+    snakemake.params.categories,
+    snakemake.params.recommenders,
+    snakemake.params.n_seeds,
+)
