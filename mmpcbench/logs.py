@@ -23,11 +23,12 @@ def limit_threads(threads: int) -> None:
     each using every core would oversubscribe the machine and slow all of them down)."""
     import os
 
+    import sys
+
     threads = max(1, int(threads))
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is installed with the ml extra
-        return
-    torch.set_num_threads(threads)
+    # torch sizes its thread pool from OMP_NUM_THREADS when it is first imported; import it here only
+    # if it already is (a job that never needs torch does not pay its ~3 s import)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)

@@ -100,7 +100,9 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
     for rule, count in (("download", 18), ("parse", 9), ("fetch_images", 9), ("rec_split", 9), ("table1", 1),
                         ("embed_items", 18), ("complete_text_borrowed", 36), ("complete_image_borrowed", 36),
                         ("complete_mllm", 9 * 6 * 2), ("diffuse", 9 * 6), ("score_text", 9 * 10),
-                        ("score_image", 9 * 10), ("cqbench_tables", 1), ("cqbench_radar", 1)):
+                        ("score_image", 9 * 10), ("cqbench_tables", 1), ("cqbench_radar", 1),
+                        ("embed_completion", 9 * 2 * 10), ("features", 9 * (1 + 2 * 13)),
+                        ("train_recommender", 9 * (1 + 2 * 13)), ("recbench_report", 1)):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), rule
     # every completion job asks for a GPU and what its model needs: a 72B more than a 4B
     jobs = out.split("rule complete_mllm:")[1:]
@@ -112,8 +114,9 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
     assert "mem_mb=96000" in resources["qwen2.5-vl-72b"] and "mem_mb=24000" in resources["gemma-3-4b"]
     diffuse = out.split("rule diffuse:")[1].split("resources:")[1].splitlines()[0]
     assert "gpu=1" in diffuse and "mem_mb=64000" in diffuse
-    for rule in ("score_text", "score_image"):
+    for rule in ("score_text", "score_image", "embed_completion", "train_recommender"):
         assert "gpu=1" in out.split(f"rule {rule}:")[1].split("resources:")[1].splitlines()[0], rule
+    assert "gpu" not in out.split("rule features:")[1].split("resources:")[1].splitlines()[0]
 
 
 def test_slurm_profile_by_its_name_plans_gpu_jobs_with_their_resources(tmp_path):
@@ -238,6 +241,65 @@ def test_report_holds_every_table_and_figure_with_captions(demo_run):
     snakemake(demo_run, "--report", str(report), "--configfile", str(REPO / "demo/config.yaml"))
     html = report.read_text(errors="replace")
     for name in ("table1_dataset_stats.md", "completion_parse_status.md", "table2_cq_i2t_by_method.md",
-                 "table5_cq_t2i_by_category.md", "tableA11_cq_t2i_method_category.md", "figure3_cq_radar_t2i.png"):
+                 "table5_cq_t2i_by_category.md", "tableA11_cq_t2i_method_category.md", "figure3_cq_radar_t2i.png",
+                 "table6_rec_overview.md", "tableA17_rec_freedom_t2i.md", "figure4_rec_heatmap.png",
+                 "rec_missing_rate.png"):
         assert name in html, name
     assert "min-max normalised" in html and "missing completions" in html
+
+
+REC_TABLES = ["table6_rec_overview"] + [f"tableA{12 + i}_rec_{model}_{task}" for i, (model, task) in enumerate(
+    (m, t) for m in ("vbpr", "bm3", "freedom") for t in ("i2t", "t2i"))]
+
+
+def test_demo_writes_every_recbench_table_and_figure(demo_run):
+    results = demo_run / "demo_output/results"
+    for name in REC_TABLES:
+        for form in ("csv", "md", "tex"):
+            assert (results / "tables" / f"{name}.{form}").stat().st_size > 0, name
+    for name in ("figure4_rec_heatmap.png", "rec_missing_rate.png"):
+        assert (results / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    overview = pl.read_csv(results / "tables/table6_rec_overview.csv")
+    methods = {"tiny-qwen2.5-vl", "tiny-gemma-3", "retrieval", "ground_truth", "shuffled", "empty", "zeros",
+               "random", "mean", "popularity", "original"}
+    for task in ("i2t", "t2i"):
+        assert set(overview.filter(pl.col("task") == task)["method"]) == methods, task
+    # three categories x three recommenders, two seeds each, at the table rate
+    assert (overview["n_cells"] == 9).all()
+
+
+def test_each_recommender_beats_popularity_with_ground_truth_features(demo_run):
+    summary = pl.read_csv(demo_run / "demo_output/results/rec/recbench_summary.csv")
+    means = summary.filter(pl.col("method").is_in(["original", "popularity"])).group_by(
+        "recommender", "method").agg(pl.col("recall@20_mean").mean())
+    for recommender in ("VBPR", "BM3", "FREEDOM"):
+        rows = dict(means.filter(pl.col("recommender") == recommender).select("method", "recall@20_mean").iter_rows())
+        assert rows["original"] > rows["popularity"], recommender
+
+
+def test_ground_truth_control_gives_the_ground_truth_features_and_results(demo_run):
+    features = demo_run / "demo_output/results/features/Video_Games"
+    for task, modality in (("i2t", "text"), ("t2i", "image")):
+        control = features / f"{task}-ground_truth/rate_1.0/{modality}_feat.npy"
+        truth = features / f"ground_truth/rate_0.0/{modality}_feat.npy"
+        assert control.read_bytes() == truth.read_bytes(), task
+    summary = pl.read_csv(demo_run / "demo_output/results/rec/recbench_summary.csv")
+    control = summary.filter((pl.col("method") == "ground_truth") & pl.col("task").is_not_null())
+    assert control.height and (control["recall@20_rel_diff"].abs() < 1e-9).all()
+
+
+def test_rec_results_are_reproduced_when_recomputed(demo_run, tmp_path):
+    import json
+
+    from mmpcbench.recsys.pipeline import train_variant
+
+    root = demo_run / "demo_output"
+    config = yaml.safe_load((REPO / "demo/config.yaml").read_text())["recbench"]
+    paper = yaml.safe_load((REPO / "config.yaml").read_text())["recbench"]
+    first = json.loads((root / "results/rec/All_Beauty/t2i-shuffled.json").read_text())
+    again = train_variant(root / "data/rec/All_Beauty/All_Beauty.inter", root / "data/rec/All_Beauty/i_id_mapping.csv",
+                          root / "results/features/All_Beauty/t2i-shuffled", config["rates"], paper["recommenders"],
+                          {**paper["train"], **config["train"]}, config["seeds"], tmp_path / "out.json")
+    for name, by_rate in first["recommenders"].items():
+        for rate, entry in by_rate.items():
+            assert entry["test_mean"] == again["recommenders"][name][rate]["test_mean"], (name, rate)

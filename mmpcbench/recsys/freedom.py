@@ -29,7 +29,7 @@ from mmpcbench.recsys.base import Recommender, project_rows
 from mmpcbench.recsys.graph import edge_weights, knn_graph, norm_adj, propagate, sparse
 
 DEFAULTS = {"embedding_size": 64, "feat_embed_dim": 64, "knn_k": 10, "mm_image_weight": 0.1,
-            "n_mm_layers": 1, "n_ui_layers": 2, "dropout": 0.8, "reg_weight": 0.0, "knn_block_size": 4096}
+            "n_mm_layers": 1, "n_ui_layers": 2, "dropout": 0.8, "reg_weight": 0.0, "knn_block_size": 1024}
 
 
 def bpr_logsigmoid(u: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
@@ -54,7 +54,7 @@ class FREEDOM(Recommender):
         self.modalities = nn.ModuleDict()
         self.projections = nn.ModuleDict()
         graphs, self.zero_feature_rows = {}, {}
-        k, block = params["knn_k"], params.get("knn_block_size", 4096)
+        k, block = params["knn_k"], params.get("knn_block_size", 1024)
         for name, feat in (("image", image), ("text", text)):
             if feat is not None:
                 self.modalities[name] = nn.Embedding.from_pretrained(feat.float().clone(), freeze=False)

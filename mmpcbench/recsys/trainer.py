@@ -32,10 +32,17 @@ TRAIN_DEFAULTS = {"learning_rate": 1e-3, "weight_decay": 0.0, "batch_size": 2048
 def train(model: Recommender, data: RecData, settings: dict, seed: int, device: str = "cpu") -> dict:
     """Train ``model`` (already built under ``torch.manual_seed(seed)``) and return the run record:
     best epoch, validation and test metrics there, epochs run, per-epoch loss/validation history, times."""
-    settings = {**TRAIN_DEFAULTS, **settings}
+    previous = torch.are_deterministic_algorithms_enabled()
     if device == "cpu":  # scatter-add of repeated items in a batch is otherwise summed in thread order
         torch.use_deterministic_algorithms(True)
-    rng, generator = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
+    try:
+        return _train(model, data, {**TRAIN_DEFAULTS, **settings}, seed, device)
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def _train(model: Recommender, data: RecData, settings: dict, seed: int, device: str) -> dict:
+    rng, generator = np.random.default_rng(seed), torch.Generator(device=device).manual_seed(seed)
     model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"])
     sampler = NegativeSampler(data) if model.uses_negatives else None

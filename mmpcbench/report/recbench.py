@@ -27,6 +27,7 @@ import polars as pl
 from mmpcbench.io import atomic_path
 from mmpcbench.report.tables import fmt, latex, latex_escape, markdown, write_table
 
+ORIGINAL = "original"  # the row of the ground-truth features (the ``ground_truth`` control is a method)
 TASK_NAMES = {"i2t": "I→T (text completed)", "t2i": "T→I (image completed)"}
 MAIN_METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20"]
 HEADERS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20": "N@20"}
@@ -38,7 +39,7 @@ def collect(results: list[tuple[str, str, str]]) -> pl.DataFrame:
     rows = []
     for category, variant, path in results:
         record = json.loads(Path(path).read_text())
-        task, method = (None, "ground_truth") if variant == "ground_truth" else variant.split("-", 1)
+        task, method = (None, ORIGINAL) if variant == "ground_truth" else variant.split("-", 1)
         for recommender, by_rate in record["recommenders"].items():
             for rate, entry in by_rate.items():
                 for run in entry["runs"]:
@@ -86,7 +87,7 @@ def indistinguishable(frame: pl.DataFrame, rate: float, metric: str = "recall@20
 
 
 def _method_order(methods: list[str]) -> dict[str, int]:
-    return {m: i for i, m in enumerate(["ground_truth", "popularity", *methods])}
+    return {m: i for i, m in enumerate([ORIGINAL, "popularity", *methods])}
 
 
 def table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str, str]) -> pl.DataFrame:
@@ -108,7 +109,7 @@ def table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str
     out = pl.concat(rows)
     return out.with_columns(
         pl.col("method").replace_strict({**{m: kinds.get(m, "imputation") for m in methods},
-                                         "ground_truth": "reference", "popularity": "reference"},
+                                         ORIGINAL: "reference", "popularity": "reference"},
                                         default="imputation").alias("kind"),
         pl.col("method").replace_strict(order, default=len(order)).alias("_order"),
     ).sort(["task", "_order"]).drop("_order")
@@ -125,12 +126,13 @@ def write_table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: di
     rows_md, rows_tex = [], []
     for r in table.iter_rows(named=True):
         values = [fmt(r[m]) for m in MAIN_METRICS]
-        rels = [_rel(r[f"{m}_rel_diff"]) if r["method"] != "ground_truth" else "—" for m in MAIN_METRICS]
+        rels = [_rel(r[f"{m}_rel_diff"]) if r["method"] != ORIGINAL else "—" for m in MAIN_METRICS]
         rows_md.append([r["task"], r["method"], *values, *rels])
         rows_tex.append([r["task"], latex_escape(r["method"]), *values, *[v.replace("%", r"\%") for v in rels]])
     caption = (f"RecBench at missing rate {rate}: test metrics at the best-validation epoch, mean over categories, "
                f"recommenders and {n_seeds} seed(s); Δ = mean relative difference to the ground-truth features. "
-               "popularity = items ranked by train interactions (no features).")
+               "original = the items' own features (no completion); popularity = items ranked by train "
+               "interactions (no features).")
     write_table(table, markdown(header, rows_md, "Table 6: RecBench overview", caption),
                 latex(header, rows_tex, caption, "tab:recbench"), paths["csv"], paths["md"], paths["tex"])
     return table
@@ -159,8 +161,8 @@ def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate
                 if r is None:
                     md.append("—"), tex.append("--")
                     continue
-                mark = " ≈" if r[f"{metric}_within_spread"] and method not in ("ground_truth", "popularity") else ""
-                std = r[f"{metric}_std"]
+                mark = " ≈" if r[f"{metric}_within_spread"] and method not in (ORIGINAL, "popularity") else ""
+                std = r[f"{metric}_std"] if r["n_seeds"] > 1 else None
                 text = fmt(r[f"{metric}_mean"]) + ("" if std is None else f" ± {fmt(std)}")
                 md.append(text + mark)
                 tex.append(f"${fmt(r[f'{metric}_mean'])}" + ("" if std is None else rf" \pm {fmt(std)}") + "$"
