@@ -13,7 +13,10 @@
 - Loss = BPR(u, i⁺, i⁻) (−mean logsigmoid) + ``reg_weight · [BPR(u, T(t)⁺, T(t)⁻) + BPR(u, V(v)⁺, V(v)⁻)]``
   with ``T``, ``V`` linear projections (default init) of trainable raw features: ``reg_weight`` weights
   the modality BPR losses; there is no L2 penalty. ``lambda_coeff`` of MMRec's yaml is read and unused
-  there; it is not a parameter here.
+  there; it is not a parameter here. With ``reg_weight = 0`` (MMRec's first grid value) the modality
+  losses are not computed at all: MMRec adds them times 0, which changes neither the loss nor any
+  parameter (their gradients are 0, and Adam's update of a parameter that has only had zero gradients
+  is exactly 0), so the results are the same and the epoch skips all work on the feature tables.
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ class FREEDOM(Recommender):
         u_all, i_all = self.forward(self.masked_adj)
         u = u_all[users]
         loss = bpr_logsigmoid(u, i_all[positives], i_all[negatives])
+        if self.reg_weight == 0:  # MMRec adds 0 × the modality losses: the same loss, no gradient, no update
+            return loss
         modal = 0.0
         for name, embedding in self.modalities.items():
             both = project_rows(self.projections[name], embedding.weight, torch.cat([positives, negatives]))
