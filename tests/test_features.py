@@ -96,3 +96,16 @@ def test_write_features_in_item_id_order(tmp_path):
     np.testing.assert_array_equal(text[:, 0], [2, 1, 3])          # b, a, c
     np.testing.assert_array_equal(image[:, 0], [9, 9, 20])        # c has no completion: the mean (20)
     assert record["rates"]["1.0"]["missing_completion"] == 1
+
+
+def test_borrowed_completions_reuse_the_source_embedding_and_missing_ones_stay_empty(tmp_path):
+    from mmpcbench.features.pipeline import embed_completion
+
+    embeddings(["a", "b", "c"], np.array([[1.0, 0], [0, 1], [1, 1]])).write_parquet(tmp_path / "truth.parquet")
+    pl.DataFrame({"parent_asin": ["a", "b", "c"], "text": ["x", "y", None], "source_asin": ["b", "a", None]}).write_parquet(
+        tmp_path / "completion.parquet")
+    out = embed_completion("i2t", tmp_path / "completion.parquet", tmp_path / "truth.parquet", {}, tmp_path,
+                           tmp_path / "out.parquet")
+    assert out["status"].to_list() == ["borrowed", "borrowed", "missing"]
+    assert out["embedding"].to_list()[:2] == [[0.0, 1.0], [1.0, 0.0]]
+    assert out["embedding"][2] is None

@@ -32,7 +32,8 @@ def rate_folder(rate: float) -> str:
 def _frame(asins, vectors: list, statuses: list[str], dim: int) -> pl.DataFrame:
     return pl.DataFrame({
         "parent_asin": pl.Series(asins, dtype=pl.String),
-        "embedding": pl.Series(vectors, dtype=pl.Array(pl.Float32, dim)),
+        "embedding": pl.Series([None if v is None else np.asarray(v, np.float32).tolist() for v in vectors],
+                               dtype=pl.List(pl.Float32)).cast(pl.Array(pl.Float32, dim)),
         "status": pl.Series(statuses, dtype=pl.String),
     })
 
@@ -80,8 +81,7 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
             if images:
                 for row, vector in zip(rows, encode_pil_images(images, spec, encoder)):
                     vectors[row], statuses[row] = vector, "encoded"
-    out = _frame(frame["parent_asin"], [None if v is None else np.asarray(v, np.float32) for v in vectors],
-                 statuses, dim)
+    out = _frame(frame["parent_asin"], vectors, statuses, dim)
     write_parquet(out, out_path)
     counts = out.group_by("status").len().sort("status")
     log.info("%s completion features: %s", task, dict(zip(counts["status"], counts["len"])))
