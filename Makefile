@@ -22,6 +22,7 @@ demo: $(STAMP)
 	@echo; cat demo_output/results/tables/table1_dataset_stats.md
 	@echo; cat demo_output/results/tables/table2_cq_i2t_by_method.md
 	@echo; cat demo_output/results/tables/table3_cq_t2i_by_method.md
+	@echo; cat demo_output/results/tables/table6_rec_overview.md
 
 # The test suite, then the workflow linter, then the real-SLURM test (which says loudly when it
 # cannot run: it needs root and apt; REQUIRE_SLURM=1 makes that a failure, as in CI).

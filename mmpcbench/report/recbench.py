@@ -193,31 +193,35 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
 
     at_rate = frame.filter((pl.col("rate") == rate) & pl.col("task").is_not_null())
     present = [m for m in methods if m in set(at_rate["method"])]
-    fig, axes = plt.subplots(1, 2, figsize=(2.2 + 0.9 * len(categories) * 2, 1.2 + 0.42 * len(present)), dpi=100)
-    grids = []
-    limit = max(1.0, float(np.nanmax(np.abs(at_rate[f"{metric}_rel_diff"].to_numpy()))) if at_rate.height else 1.0)
-    for ax, task in zip(axes, ("i2t", "t2i")):
+    grids, dots = [], []
+    for task in ("i2t", "t2i"):
         grid = np.full((len(present), len(categories)), np.nan)
-        dots = np.zeros_like(grid, dtype=bool)
-        block = at_rate.filter(pl.col("task") == task)
-        for r in block.group_by(["method", "category"]).agg(
+        within = np.zeros_like(grid, dtype=bool)
+        for r in at_rate.filter(pl.col("task") == task).group_by(["method", "category"]).agg(
             pl.col(f"{metric}_rel_diff").mean().alias("v"), pl.col(f"{metric}_within_spread").all().alias("w")
         ).iter_rows(named=True):
             i, j = present.index(r["method"]), categories.index(r["category"])
-            grid[i, j], dots[i, j] = r["v"], r["w"]
+            grid[i, j], within[i, j] = r["v"], r["w"]
+        grids.append(grid)
+        dots.append(within)
+    finite = np.concatenate([g[~np.isnan(g)] for g in grids])
+    limit = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+    fig, axes = plt.subplots(1, 2, sharey=True, figsize=(3.0 + 2.0 * len(categories), 1.4 + 0.42 * len(present)),
+                             dpi=100, constrained_layout=True)
+    for ax, task, grid, within in zip(axes, ("i2t", "t2i"), grids, dots):
         image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
         for i in range(len(present)):
             for j in range(len(categories)):
                 if not np.isnan(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:+.0f}{'•' if dots[i, j] else ''}", ha="center", va="center", fontsize=7)
+                    ax.text(j, i, f"{grid[i, j]:+.0f}{'•' if within[i, j] else ''}", ha="center", va="center",
+                            fontsize=7, color="white" if abs(grid[i, j]) > 0.6 * limit else "black")
         ax.set_xticks(range(len(categories)), [c.replace("_", " ") for c in categories], rotation=30, ha="right",
                       fontsize=7)
-        ax.set_yticks(range(len(present)), present, fontsize=7)
         ax.set_title(f"{TASK_NAMES[task]}", fontsize=9)
-        grids.append(grid)
+    axes[0].set_yticks(range(len(present)), present, fontsize=7)
     fig.colorbar(image, ax=axes, shrink=0.8, label=f"Δ% {HEADERS.get(metric, metric)} vs ground truth")
-    fig.suptitle(f"RecBench at missing rate {rate}: relative difference to ground truth (mean over recommenders; "
-                 "• = within the seed spread)", fontsize=9)
+    fig.suptitle(f"RecBench at missing rate {rate}: Δ% to ground truth, mean over recommenders\n"
+                 "(• = within the seed spread for every recommender)", fontsize=9)
     with atomic_path(out_png) as tmp:
         fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
