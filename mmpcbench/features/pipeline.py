@@ -12,15 +12,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from mmpcbench.features.build import IMPUTATIONS, MODALITY, aligned, parse_variant, variant_features
-from mmpcbench.io import atomic_path, write_json, write_parquet
+from mmpcbench.features.build import IMPUTATIONS, aligned, parse_variant, variant_features
+from mmpcbench.io import atomic_path, sha256_file, write_json, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +87,6 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
     return out
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
 def write_features(variant: str, item_map_path, text_path, image_path, completion_path, rates: list[float],
                    seed: int, missing_completion: str, out_dir, manifest_path) -> dict:
     """Write one variant's features for every rate under ``out_dir/rate_<r>/`` and its manifest."""
@@ -120,7 +115,7 @@ def write_features(variant: str, item_map_path, text_path, image_path, completio
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as handle:
                     np.save(handle, np.ascontiguousarray(feats[modality], dtype=np.float32))
-            files[modality] = {"shape": list(feats[modality].shape), "sha256": _digest(path)}
+            files[modality] = {"shape": list(feats[modality].shape), "sha256": sha256_file(path)[:16]}
         record["rates"][str(float(rate))] = {"masked": feats["masked"], "missing_completion": feats["missing_completion"],
                                             "files": files}
         if feats["missing_completion"]:

@@ -25,9 +25,9 @@ def defaults(name: str) -> dict:
 def build(name: str, data: RecData, text: torch.Tensor | None, image: torch.Tensor | None, params: dict,
           seed: int) -> Recommender:
     """The recommender ``name`` with ``params`` over its defaults, initialised under ``seed``."""
-    merged = {**defaults(name), **params}
-    unknown = set(params) - set(defaults(name))
+    known = defaults(name)
+    unknown = set(params) - set(known)
     if unknown:
-        raise KeyError(f"unknown parameter(s) {sorted(unknown)} for {name}; known: {sorted(defaults(name))}")
+        raise KeyError(f"unknown parameter(s) {sorted(unknown)} for {name}; known: {sorted(known)}")
     torch.manual_seed(seed)
-    return RECOMMENDERS[name][0](data, text, image, merged)
+    return RECOMMENDERS[name][0](data, text, image, {**known, **params})

@@ -44,17 +44,20 @@ class RecData:
     valid: Split
     test: Split
     counts: dict = field(default_factory=dict)
+    _train_csr: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_train(self) -> int:
         return len(self.train_users)
 
     def train_csr(self) -> tuple[np.ndarray, np.ndarray]:
-        """(indptr, items) of each user's train items, users 0..n_users-1."""
-        order = np.lexsort((self.train_items, self.train_users))
-        indptr = np.zeros(self.n_users + 1, dtype=np.int64)
-        np.add.at(indptr, self.train_users + 1, 1)
-        return np.cumsum(indptr), self.train_items[order]
+        """(indptr, items) of each user's train items, users 0..n_users-1 (computed once)."""
+        if self._train_csr is None:
+            order = np.lexsort((self.train_items, self.train_users))
+            indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+            np.add.at(indptr, self.train_users + 1, 1)
+            self._train_csr = (np.cumsum(indptr), self.train_items[order])
+        return self._train_csr
 
 
 def _split(users: np.ndarray, items: np.ndarray) -> Split:

@@ -69,8 +69,8 @@ def ranked_hits(score_fn, split: Split, train_csr: tuple[np.ndarray, np.ndarray]
 
 
 def evaluate(score_fn, data: RecData, split: str, ks=(5, 10, 20, 50), batch_size: int = 4096,
-             device: str = "cpu", train_csr=None) -> dict[str, float]:
+             device: str = "cpu") -> dict[str, float]:
     """Recall@k and NDCG@k on ``split`` ("valid" or "test") for the scores of ``score_fn``."""
     target: Split = getattr(data, split)
-    hits = ranked_hits(score_fn, target, train_csr or data.train_csr(), data.n_items, max(ks), batch_size, device)
+    hits = ranked_hits(score_fn, target, data.train_csr(), data.n_items, max(ks), batch_size, device)
     return topk_metrics(hits, np.diff(target.indptr), ks)

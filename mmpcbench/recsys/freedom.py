@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mmpcbench.recsys.base import Recommender, project_rows
-from mmpcbench.recsys.graph import edge_weights, knn_graph, norm_adj, propagate, sparse
+from mmpcbench.recsys.graph import bipartite_adj, edge_weights, knn_graph, propagate, unique_edges
 
 DEFAULTS = {"embedding_size": 64, "feat_embed_dim": 64, "knn_k": 10, "mm_image_weight": 0.1,
             "n_mm_layers": 1, "n_ui_layers": 2, "dropout": 0.8, "reg_weight": 0.0, "knn_block_size": 1024}
@@ -45,10 +45,10 @@ class FREEDOM(Recommender):
         d, feat_dim = params["embedding_size"], params["feat_embed_dim"]
         self.n_mm_layers, self.n_ui_layers = params["n_mm_layers"], params["n_ui_layers"]
         self.dropout, self.reg_weight = params["dropout"], params["reg_weight"]
-        self.register_buffer("adj", norm_adj(data.train_users, data.train_items, self.n_users, self.n_items))
-        keys = np.unique(data.train_users.astype(np.int64) * self.n_items + data.train_items)
-        self.register_buffer("edges", torch.as_tensor(np.stack([keys // self.n_items, keys % self.n_items])))
-        self.register_buffer("edge_values", edge_weights(self.edges[0], self.edges[1], self.n_users, self.n_items))
+        users, items = unique_edges(data.train_users, data.train_items, self.n_items)
+        self.register_buffer("edges", torch.stack([users, items]))
+        self.register_buffer("edge_values", edge_weights(users, items, self.n_users, self.n_items))
+        self.register_buffer("adj", bipartite_adj(users, items, self.edge_values, self.n_users, self.n_items))
         self.masked_adj = self.adj
         self.user_embedding = nn.Embedding(self.n_users, d)
         self.item_id_embedding = nn.Embedding(self.n_items, d)
@@ -56,13 +56,13 @@ class FREEDOM(Recommender):
         nn.init.xavier_uniform_(self.item_id_embedding.weight)
         self.modalities = nn.ModuleDict()
         self.projections = nn.ModuleDict()
-        graphs, self.zero_feature_rows = {}, {}
+        graphs = {}
         k, block = params["knn_k"], params.get("knn_block_size", 1024)
         for name, feat in (("image", image), ("text", text)):
             if feat is not None:
                 self.modalities[name] = nn.Embedding.from_pretrained(feat.float().clone(), freeze=False)
                 self.projections[name] = nn.Linear(feat.shape[1], feat_dim)
-                graphs[name], self.zero_feature_rows[name] = knn_graph(feat.float(), k, block)
+                graphs[name], _ = knn_graph(feat.float(), k, block)  # zero rows: counted by the pipeline
         w = params["mm_image_weight"]
         if len(graphs) == 2:
             mm = (w * graphs["image"] + (1.0 - w) * graphs["text"]).coalesce()
@@ -84,10 +84,7 @@ class FREEDOM(Recommender):
         keep = torch.multinomial(self.edge_values, n_keep, replacement=False, generator=generator)
         users, items = self.edges[0, keep], self.edges[1, keep]
         values = edge_weights(users, items, self.n_users, self.n_items)
-        rows = torch.cat([users, items + self.n_users])
-        cols = torch.cat([items + self.n_users, users])
-        size = (self.n_users + self.n_items,) * 2
-        self.masked_adj = sparse(torch.stack([rows, cols]), torch.cat([values, values]), size)
+        self.masked_adj = bipartite_adj(users, items, values, self.n_users, self.n_items)
 
     def forward(self, adj):
         h = self.item_id_embedding.weight

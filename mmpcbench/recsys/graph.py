@@ -21,17 +21,25 @@ def sparse(indices: torch.Tensor, values: torch.Tensor, size) -> torch.Tensor:
     return torch.sparse_coo_tensor(indices, values, size, check_invariants=True).coalesce()
 
 
-def norm_adj(train_users: np.ndarray, train_items: np.ndarray, n_users: int, n_items: int) -> torch.Tensor:
+def unique_edges(users, items, n_items: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct (user, item) train edges, sorted (a repeated interaction counts once)."""
+    keys = np.unique(np.asarray(users, dtype=np.int64) * n_items + np.asarray(items, dtype=np.int64))
+    return torch.as_tensor(keys // n_items), torch.as_tensor(keys % n_items)
+
+
+def bipartite_adj(users: torch.Tensor, items: torch.Tensor, values: torch.Tensor, n_users: int,
+                  n_items: int) -> torch.Tensor:
+    """The symmetric (n_users + n_items)² adjacency ``[[0, R], [Rᵀ, 0]]`` with ``values`` on the edges."""
+    rows = torch.cat([users, items + n_users])
+    cols = torch.cat([items + n_users, users])
+    size = (n_users + n_items, n_users + n_items)
+    return sparse(torch.stack([rows, cols]), torch.cat([values, values]), size)
+
+
+def norm_adj(train_users, train_items, n_users: int, n_items: int) -> torch.Tensor:
     """``D^-1/2 A D^-1/2`` of the (n_users + n_items)² bipartite train graph (duplicates count once)."""
-    keys = np.unique(train_users.astype(np.int64) * n_items + train_items)
-    users, items = keys // n_items, keys % n_items
-    rows = np.concatenate([users, items + n_users])
-    cols = np.concatenate([items + n_users, users])
-    degree = np.bincount(rows, minlength=n_users + n_items).astype(np.float32) + 1e-7
-    inv = np.power(degree, -0.5)
-    values = inv[rows] * inv[cols]
-    return sparse(torch.as_tensor(np.stack([rows, cols])), torch.as_tensor(values, dtype=torch.float32),
-                  (n_users + n_items, n_users + n_items))
+    users, items = unique_edges(train_users, train_items, n_items)
+    return bipartite_adj(users, items, edge_weights(users, items, n_users, n_items), n_users, n_items)
 
 
 def knn_neighbours(features: torch.Tensor, k: int, block_size: int = 4096) -> tuple[torch.Tensor, int]:
@@ -59,7 +67,8 @@ def knn_graph(features: torch.Tensor, k: int, block_size: int = 4096) -> tuple[t
 
 
 def edge_weights(users: torch.Tensor, items: torch.Tensor, n_users: int, n_items: int) -> torch.Tensor:
-    """``1/sqrt(d_u d_i)`` of each user–item edge (degree + 1e-7), FREEDOM's pruning weights."""
+    """``1/sqrt(d_u d_i)`` of each user–item edge (degree + 1e-7): the weights of the normalised
+    bipartite graph, and FREEDOM's pruning weights."""
     d_u = torch.bincount(users, minlength=n_users).float() + 1e-7
     d_i = torch.bincount(items, minlength=n_items).float() + 1e-7
     return d_u[users].pow(-0.5) * d_i[items].pow(-0.5)

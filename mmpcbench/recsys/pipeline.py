@@ -71,11 +71,11 @@ def train_variant(inter_path, item_map_path, features_dir, rates: list[float], r
     popularity = {split: evaluate(popularity_scorer(data), data, split, ks) for split in ("valid", "test")}
     result = {"data": data.counts, "popularity": popularity, "settings": settings, "seeds": list(seeds),
               "recommenders": {}}
+    features = {rate: load_features(Path(features_dir) / rate_folder(rate), n_items) for rate in rates}
     for name, spec in recommenders.items():
         points = grid_points({**defaults(name), **spec.get("params", {})}, spec.get("grid", {}))
         by_rate = {}
-        for rate in rates:
-            text, image = load_features(Path(features_dir) / rate_folder(rate), n_items)
+        for rate, (text, image) in features.items():
             zero_rows = {"text": int((text.abs().sum(1) == 0).sum()), "image": int((image.abs().sum(1) == 0).sum())}
             searched = []
             for point in points:

@@ -50,7 +50,6 @@ def _train(model: Recommender, data: RecData, settings: dict, seed: int, device:
     optimiser = torch.optim.Adam(model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"],
                                  fused=True)
     sampler = NegativeSampler(data) if model.uses_negatives else None
-    train_csr = data.train_csr()
     users_all = torch.as_tensor(data.train_users)
     items_all = torch.as_tensor(data.train_items)
     ks, metric = tuple(settings["topk"]), settings["valid_metric"]
@@ -82,11 +81,11 @@ def _train(model: Recommender, data: RecData, settings: dict, seed: int, device:
             model.eval()
             with torch.no_grad():
                 scorer = model.scorer()
-                valid = evaluate(scorer, data, "valid", ks, settings["eval_batch_size"], device, train_csr)
+                valid = evaluate(scorer, data, "valid", ks, settings["eval_batch_size"], device)
                 record["valid"] = valid[metric]
                 if valid[metric] > best:
                     best, best_epoch, best_valid, stale = valid[metric], epoch, valid, 0
-                    best_test = evaluate(scorer, data, "test", ks, settings["eval_batch_size"], device, train_csr)
+                    best_test = evaluate(scorer, data, "test", ks, settings["eval_batch_size"], device)
                 else:
                     stale += 1
             eval_seconds += time.perf_counter() - started

@@ -24,6 +24,7 @@ from mmpcbench.metrics.image import IMAGE_METRICS, LOWER_IS_BETTER
 from mmpcbench.metrics.pipeline import read_summary
 from mmpcbench.metrics.text import TEXT_METRICS
 from mmpcbench.io import atomic_path
+from mmpcbench.report.figures import pyplot, save_png
 from mmpcbench.report.tables import cell, latex, latex_cell, latex_escape, markdown, write_table
 
 log = logging.getLogger(__name__)
@@ -294,10 +295,7 @@ def radar_scores(by_method_frame: pl.DataFrame, task: str, methods: list[str]) -
 def write_radar(by_method_csv, task: str, methods: list[str], out_png, headers: dict | None = None) -> dict:
     """Figure 3: one radar chart per task, one polygon per method (MLLMs and baselines), legend with the
     summed normalised score."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     frame = pl.read_csv(by_method_csv)
     scores = radar_scores(frame, task, methods)
@@ -314,9 +312,7 @@ def write_radar(by_method_csv, task: str, methods: list[str], out_png, headers: 
     ax.set_ylim(0, 1)
     ax.set_title(f"CQBench {TASK_NAMES[task]}: min-max normalised means (sum ≤ {len(metrics)})", fontsize=10)
     ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=7)
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    save_png(fig, out_png)
     return scores
 
 

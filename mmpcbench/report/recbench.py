@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from mmpcbench.io import atomic_path
+from mmpcbench.report.figures import pyplot, save_png
 from mmpcbench.report.tables import fmt, latex, latex_escape, markdown, write_table
 
 ORIGINAL = "original"  # the row of the ground-truth features (the ``ground_truth`` control is a method)
@@ -186,10 +187,7 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
                   metric: str = "recall@20") -> np.ndarray:
     """Figure 4: Δ% of ``metric`` to ground truth per method × category (mean over recommenders), one
     panel per task; a dot marks a cell within the seed spread for every recommender."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     at_rate = frame.filter((pl.col("rate") == rate) & pl.col("task").is_not_null())
     present = [m for m in methods if m in set(at_rate["method"])]
@@ -222,19 +220,14 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
     fig.colorbar(image, ax=axes, shrink=0.8, label=f"Δ% {HEADERS.get(metric, metric)} vs ground truth")
     fig.suptitle(f"RecBench at missing rate {rate}: Δ% to ground truth, mean over recommenders\n"
                  "(• = within the seed spread for every recommender)", fontsize=9)
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    save_png(fig, out_png)
     return np.stack(grids)
 
 
 def write_rate_figure(frame: pl.DataFrame, methods: list[str], out_png) -> pl.DataFrame:
     """Recall@20 and NDCG@20 against the missing rate per method (mean over categories and recommenders),
     one row of panels per task; ground truth is the dashed line (rate 0 is ground truth for every method)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     curves = frame.filter(pl.col("task").is_not_null()).group_by(["task", "method", "rate"]).agg(
         pl.col("recall@20_mean").mean().alias("recall@20"), pl.col("ndcg@20_mean").mean().alias("ndcg@20")
@@ -256,9 +249,7 @@ def write_rate_figure(frame: pl.DataFrame, methods: list[str], out_png) -> pl.Da
             ax.set_xlabel("missing rate (share of items whose modality is replaced)", fontsize=8)
     axes[0, 1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.0))
     fig.suptitle("RecBench: test metric against the missing rate (mean over categories and recommenders)", fontsize=10)
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    save_png(fig, out_png)
     return curves
 
 
