@@ -31,6 +31,7 @@ def validate_config(config: dict) -> dict:
     if not errors:
         _check_categories(config)
         _check_models(config)
+        _fill_resource_defaults(config)
         return config
     error = max(errors, key=lambda e: len(e.absolute_path))
     while error.context:  # anyOf/allOf: report the most specific cause
@@ -41,6 +42,23 @@ def validate_config(config: dict) -> dict:
         known = sorted(error.schema.get("properties", {}))
         raise ConfigError(f"config key '{where}': unknown key(s) {unexpected}; known keys here: {known}")
     raise ConfigError(f"config key '{where}': {error.message}")
+
+
+def resource_blocks(config: dict) -> dict[str, dict]:
+    """Every ``resources`` block of the config by where it is (``diffusion``, ``models.<name>``, ...)."""
+    blocks = {name: section["resources"] for name, section in config.items()
+              if isinstance(section, dict) and isinstance(section.get("resources"), dict)}
+    blocks.update({f"models.{name}": entry["resources"] for name, entry in config.get("models", {}).items()})
+    return blocks
+
+
+def _fill_resource_defaults(config: dict) -> None:
+    """Give every ``resources`` block the schema's defaults for the keys it leaves out (``cpus_per_task``)."""
+    properties = schema()["$defs"]["resources"]["properties"]
+    defaults = {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+    for block in resource_blocks(config).values():
+        for key, value in defaults.items():
+            block.setdefault(key, value)
 
 
 def _check_models(config: dict) -> None:

@@ -132,20 +132,27 @@ def model_files(wildcards):
     return [entry["model"]] if entry.get("build_tiny") else []
 
 
-def model_gpus(wildcards):
-    return config["models"][wildcards.model]["resources"]["gpu"]
+RESOURCE_KEYS = ("gpu", "mem_mb", "runtime", "cpus_per_task")
 
 
-def model_mem_mb(wildcards):
-    return config["models"][wildcards.model]["resources"]["mem_mb"]
+def job_resources(section):
+    """What a rule's jobs ask SLURM for (gpu, mem_mb, runtime, cpus_per_task), from the config section
+    it names: ``<section>.resources``, or for ``models`` the registry entry of the job's ``{model}``.
+    Defaults (cpus_per_task: 1) are filled in by config validation."""
+
+    def block(wildcards):
+        entry = config["models"][wildcards.model] if section == "models" else config[section]
+        return entry["resources"]
+
+    def one(key):
+        return lambda wildcards: block(wildcards)[key]
+
+    return {key: one(key) for key in RESOURCE_KEYS}
 
 
-def model_runtime(wildcards):
-    return config["models"][wildcards.model]["resources"]["runtime"]
-
-
-def model_threads(wildcards):
-    return config["models"][wildcards.model]["resources"].get("cpus_per_task", 1)
+def job_threads(section):
+    """A rule's threads: its jobs' cpus_per_task (see job_resources)."""
+    return job_resources(section)["cpus_per_task"]
 
 
 def tiny_model_family_by_path(wildcards):
@@ -254,9 +261,9 @@ def rec_figure_outputs():
 
 
 def all_outputs():
-    outputs = [f"{RESULTS}/tables/table1_dataset_stats.csv", f"{RESULTS}/tables/table1_dataset_stats.md"]
+    outputs = [f"{RESULTS}/tables/table1_dataset_stats.{form}" for form in ("csv", "md", "tex")]
     if MODELS:
-        outputs.append(f"{RESULTS}/tables/completion_parse_status.csv")
+        outputs += [f"{RESULTS}/tables/completion_parse_status.{form}" for form in ("csv", "md", "tex")]
     for category in CATEGORIES:
         outputs += data_outputs(category) + completion_outputs(category)
     outputs += cq_table_outputs() + cq_figure_outputs()

@@ -14,12 +14,9 @@ rule complete_mllm:
         entry=model_entry,
         completion=config["completion"],
         data_root=data_root,
-    threads: model_threads
+    threads: job_threads("models")
     resources:
-        gpu=model_gpus,
-        mem_mb=model_mem_mb,
-        runtime=model_runtime,
-        cpus_per_task=model_threads,
+        **job_resources("models"),
     log:
         f"{LOGS}/complete/{{task}}/{{category}}/{{model}}.log",
     conda:
@@ -38,12 +35,9 @@ rule diffuse:
         settings=config["diffusion"],
         folder=f"{RESULTS}/generated_images/{{category}}/{{model}}",
         results_root=results_root,
-    threads: config["diffusion"]["resources"].get("cpus_per_task", 1)
+    threads: job_threads("diffusion")
     resources:
-        gpu=config["diffusion"]["resources"]["gpu"],
-        mem_mb=config["diffusion"]["resources"]["mem_mb"],
-        runtime=config["diffusion"]["resources"]["runtime"],
-        cpus_per_task=config["diffusion"]["resources"].get("cpus_per_task", 1),
+        **job_resources("diffusion"),
     log:
         f"{LOGS}/diffuse/{{category}}/{{model}}.log",
     conda:
@@ -92,12 +86,9 @@ rule embed_items:
     params:
         spec=encoder_spec,
         data_root=data_root,
-    threads: config["encoders"]["resources"].get("cpus_per_task", 1)
+    threads: job_threads("encoders")
     resources:
-        gpu=config["encoders"]["resources"]["gpu"],
-        mem_mb=config["encoders"]["resources"]["mem_mb"],
-        runtime=config["encoders"]["resources"]["runtime"],
-        cpus_per_task=config["encoders"]["resources"].get("cpus_per_task", 1),
+        **job_resources("encoders"),
     log:
         f"{LOGS}/embed_items/{{category}}/{{modality}}.log",
     conda:

@@ -11,12 +11,9 @@ rule embed_completion:
     params:
         spec=completion_encoder,
         results_root=embeddings_results_root,
-    threads: config["encoders"]["resources"].get("cpus_per_task", 1)
+    threads: job_threads("encoders")
     resources:
-        gpu=config["encoders"]["resources"]["gpu"],
-        mem_mb=config["encoders"]["resources"]["mem_mb"],
-        runtime=config["encoders"]["resources"]["runtime"],
-        cpus_per_task=config["encoders"]["resources"].get("cpus_per_task", 1),
+        **job_resources("encoders"),
     log:
         f"{LOGS}/embed_completion/{{task}}/{{category}}/{{method}}.log",
     conda:

@@ -16,12 +16,9 @@ rule train_recommender:
         settings=RECBENCH["train"],
         seeds=RECBENCH["seeds"],
         device=RECBENCH["device"],
-    threads: RECBENCH["resources"].get("cpus_per_task", 1)
+    threads: job_threads("recbench")
     resources:
-        gpu=RECBENCH["resources"]["gpu"],
-        mem_mb=RECBENCH["resources"]["mem_mb"],
-        runtime=RECBENCH["resources"]["runtime"],
-        cpus_per_task=RECBENCH["resources"].get("cpus_per_task", 1),
+        **job_resources("recbench"),
     log:
         f"{LOGS}/train_recommender/{{category}}/{{variant}}.log",
     conda:

@@ -10,6 +10,7 @@ rule table1:
     output:
         csv=f"{RESULTS}/tables/table1_dataset_stats.csv",
         md=report(f"{RESULTS}/tables/table1_dataset_stats.md", caption="../report/table1.rst", category="Data"),
+        tex=f"{RESULTS}/tables/table1_dataset_stats.tex",
         provenance=f"{RESULTS}/tables/table1_dataset_stats.provenance.json",
     params:
         categories=CATEGORIES,
@@ -31,6 +32,7 @@ rule completion_status_table:
             caption="../report/completion_status.rst",
             category="Completion",
         ),
+        tex=f"{RESULTS}/tables/completion_parse_status.tex",
     params:
         runs=MLLM_RUNS,
     log:

@@ -13,12 +13,9 @@ rule score_text:
     params:
         options=config["metrics"]["text"],
         missing_policy=config["metrics"]["missing_policy"],
-    threads: config["metrics"]["resources"].get("cpus_per_task", 1)
+    threads: job_threads("metrics")
     resources:
-        gpu=config["metrics"]["resources"]["gpu"],
-        mem_mb=config["metrics"]["resources"]["mem_mb"],
-        runtime=config["metrics"]["resources"]["runtime"],
-        cpus_per_task=config["metrics"]["resources"].get("cpus_per_task", 1),
+        **job_resources("metrics"),
     log:
         f"{LOGS}/score/i2t/{{category}}/{{method}}.log",
     conda:
@@ -39,12 +36,9 @@ rule score_image:
         missing_policy=config["metrics"]["missing_policy"],
         data_root=data_root,
         results_root=results_root,
-    threads: config["metrics"]["resources"].get("cpus_per_task", 1)
+    threads: job_threads("metrics")
     resources:
-        gpu=config["metrics"]["resources"]["gpu"],
-        mem_mb=config["metrics"]["resources"]["mem_mb"],
-        runtime=config["metrics"]["resources"]["runtime"],
-        cpus_per_task=config["metrics"]["resources"].get("cpus_per_task", 1),
+        **job_resources("metrics"),
     log:
         f"{LOGS}/score/t2i/{{category}}/{{method}}.log",
     conda:

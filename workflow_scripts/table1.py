@@ -3,7 +3,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.data.stats import dataset_statistics, write_table
+from mmpcbench.data.stats import dataset_statistics
+from mmpcbench.report.tables import write_table
 from mmpcbench.io import provenance, sha256_file, write_json
 from mmpcbench.logs import setup_logging
 
@@ -15,7 +16,7 @@ table = dataset_statistics(
     snakemake.input.cq,
     snakemake.input.grpo,
 )
-write_table(table, snakemake.output.csv, snakemake.output.md, "Table 1: dataset statistics")
+write_table(table, snakemake.output, title="Table 1: dataset statistics", label="tab:datasets", csv_float_precision=None)
 write_json(
     snakemake.output.provenance,
     provenance(

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import polars as pl
 
-from mmpcbench.io import atomic_path
-
 
 def dataset_statistics(categories: list[str], splits: list[str], rec_sets: list[str], cq: list[str], grpo: list[str]) -> pl.DataFrame:
     """One row per category: selection strategy, users, items, interactions, density, the split sizes,
@@ -35,20 +33,3 @@ def dataset_statistics(categories: list[str], splits: list[str], rec_sets: list[
             }
         )
     return pl.DataFrame(rows)
-
-
-def to_markdown(frame: pl.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (numbers right-aligned)."""
-    header = "| " + " | ".join(frame.columns) + " |"
-    align = "|" + "|".join("---:" if frame.schema[c].is_numeric() else "---" for c in frame.columns) + "|"
-    lines = [header, align]
-    for row in frame.iter_rows():
-        lines.append("| " + " | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def write_table(frame: pl.DataFrame, csv_path: str | Path, md_path: str | Path, title: str) -> None:
-    with atomic_path(csv_path) as tmp:
-        frame.write_csv(tmp)
-    with atomic_path(md_path) as tmp:
-        tmp.write_text(f"# {title}\n\n" + to_markdown(frame))

@@ -25,7 +25,7 @@ from mmpcbench.metrics.pipeline import read_summary
 from mmpcbench.metrics.text import TEXT_METRICS
 from mmpcbench.io import atomic_path
 from mmpcbench.report.figures import pyplot, save_png
-from mmpcbench.report.tables import cell, latex, latex_cell, latex_escape, markdown, write_table
+from mmpcbench.report.tables import cell, latex_cell, latex_escape, write_table
 
 log = logging.getLogger(__name__)
 
@@ -246,8 +246,8 @@ def _write_by_method(frame, metrics, headers, paths, caption, task):
     md_rows, tex_rows = _wide_rows(frame, ["method"], metrics, "std_categories")
     header = ["method", *[headers[m] for m in metrics], "missing"]
     title = f"Table {'2' if task == 'i2t' else '3'}: CQBench {TASK_NAMES[task]} by method"
-    write_table(frame, markdown(header, md_rows, title, caption + " Per-item std: see the CSV (std_items)."),
-                latex(header, tex_rows, caption, f"tab:cq-{task}-method"), paths["csv"], paths["md"], paths["tex"])
+    write_table(frame, paths, title=title, caption=caption, label=f"tab:cq-{task}-method", header=header,
+                md_rows=md_rows, tex_rows=tex_rows, md_note="Per-item std: see the CSV (std_items).")
 
 
 def _write_by_category(frame, metrics, headers, paths, caption, task):
@@ -256,16 +256,16 @@ def _write_by_category(frame, metrics, headers, paths, caption, task):
     title = f"Table {'4' if task == 'i2t' else '5'}: CQBench {TASK_NAMES[task]} by category"
     if not md_rows:
         caption += " No MLLM is configured: this table is empty (the baselines and controls are in Tables 2/3)."
-    write_table(frame, markdown(header, md_rows, title, caption), latex(header, tex_rows, caption, f"tab:cq-{task}-cat"),
-                paths["csv"], paths["md"], paths["tex"])
+    write_table(frame, paths, title=title, caption=caption, label=f"tab:cq-{task}-cat", header=header,
+                md_rows=md_rows, tex_rows=tex_rows)
 
 
 def _write_full(frame, metrics, headers, paths, caption, task):
     md_rows, tex_rows = _wide_rows(frame, ["method", "category"], metrics, "std_items")
     header = ["method / category", *[headers[m] for m in metrics], "missing"]
     title = f"Table {'A.10' if task == 'i2t' else 'A.11'}: CQBench {TASK_NAMES[task]} per method and category"
-    write_table(frame, markdown(header, md_rows, title, caption), latex(header, tex_rows, caption, f"tab:cq-{task}-full"),
-                paths["csv"], paths["md"], paths["tex"])
+    write_table(frame, paths, title=title, caption=caption, label=f"tab:cq-{task}-full", header=header,
+                md_rows=md_rows, tex_rows=tex_rows)
 
 
 def radar_scores(by_method_frame: pl.DataFrame, task: str, methods: list[str]) -> dict[str, dict[str, float]]:

@@ -26,7 +26,7 @@ import polars as pl
 
 from mmpcbench.io import atomic_path
 from mmpcbench.report.figures import pyplot, save_png
-from mmpcbench.report.tables import fmt, latex, latex_escape, markdown, write_table
+from mmpcbench.report.tables import fmt, latex_escape, write_table
 
 ORIGINAL = "original"  # the row of the ground-truth features (the ``ground_truth`` control is a method)
 TASK_NAMES = {"i2t": "I→T (text completed)", "t2i": "T→I (image completed)"}
@@ -134,8 +134,8 @@ def write_table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: di
                f"recommenders and {n_seeds} seed(s); Δ = mean relative difference to the ground-truth features. "
                "original = the items' own features (no completion); popularity = items ranked by train "
                "interactions (no features).")
-    write_table(table, markdown(header, rows_md, "Table 6: RecBench overview", caption),
-                latex(header, rows_tex, caption, "tab:recbench"), paths["csv"], paths["md"], paths["tex"])
+    write_table(table, paths, title="Table 6: RecBench overview", caption=caption, label="tab:recbench",
+                header=header, md_rows=rows_md, tex_rows=rows_tex)
     return table
 
 
@@ -178,8 +178,8 @@ def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate
                f"(|Δ| ≤ √(std² + std_gt²)). {verdict}")
     title = f"Table {name}: RecBench {recommender} {TASK_NAMES[task]}"
     table = block.with_columns(pl.lit(",".join(blind_categories)).alias("shuffled_indistinguishable_on"))
-    write_table(table, markdown(header, rows_md, title, caption), latex(header, rows_tex, caption,
-                f"tab:recbench-{recommender.lower()}-{task}"), paths["csv"], paths["md"], paths["tex"])
+    write_table(table, paths, title=title, caption=caption, label=f"tab:recbench-{recommender.lower()}-{task}",
+                header=header, md_rows=rows_md, tex_rows=rows_tex)
     return table
 
 

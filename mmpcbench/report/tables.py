@@ -45,12 +45,16 @@ def latex_escape(text: str) -> str:
     return text
 
 
-def markdown(header: list[str], rows: list[list[str]], title: str, caption: str = "") -> str:
+def markdown(header: list[str], rows: list[list[str]], title: str, caption: str = "",
+             align: list[str] | None = None) -> str:
+    """A GitHub-flavoured Markdown table under a ``# title``; ``align`` per column (``---`` or ``---:``),
+    by default the first column left and the rest right."""
+    align = align or ["---"] + ["---:"] * (len(header) - 1)
     lines = [f"# {title}", ""]
     if caption:
         lines += [caption, ""]
     lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+    lines.append("|" + "|".join(align) + "|")
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -69,10 +73,33 @@ def latex(header: list[str], rows: list[list[str]], caption: str, label: str) ->
     return "\n".join(lines) + "\n"
 
 
-def write_table(frame: pl.DataFrame, md_text: str, tex_text: str, csv_path, md_path, tex_path) -> None:
-    """Write the three forms of one table, each atomically."""
-    for path, writer in ((csv_path, lambda p: frame.write_csv(p, float_precision=6)),
-                         (md_path, lambda p: Path(p).write_text(md_text)),
-                         (tex_path, lambda p: Path(p).write_text(tex_text))):
-        with atomic_path(path) as tmp:
-            writer(tmp)
+def frame_cells(frame: pl.DataFrame) -> tuple[list[list[str]], list[list[str]], list[str]]:
+    """Markdown and LaTeX cells of a plain frame (integers with thousands separators, text escaped for
+    LaTeX) and the Markdown alignment of its columns (numbers right)."""
+    md_rows, tex_rows = [], []
+    for row in frame.iter_rows():
+        cells = [f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row]
+        md_rows.append(cells)
+        tex_rows.append([latex_escape(c) for c in cells])
+    align = ["---:" if frame.schema[c].is_numeric() else "---" for c in frame.columns]
+    return md_rows, tex_rows, align
+
+
+def write_table(frame: pl.DataFrame, paths, *, title: str, label: str, caption: str = "",
+                header: list[str] | None = None, md_rows: list[list[str]] | None = None,
+                tex_rows: list[list[str]] | None = None, md_note: str = "",
+                csv_float_precision: int | None = 6) -> None:
+    """The one writer of every result table: ``frame`` as CSV (the numbers), and as Markdown (under
+    ``# title``, the caption and ``md_note``) and a LaTeX booktabs table (the caption, ``label``), each
+    written atomically to ``paths["csv"|"md"|"tex"]``. Without ``header``/rows the frame itself is shown."""
+    align = None
+    if header is None:
+        header = list(frame.columns)
+        md_rows, tex_rows, align = frame_cells(frame)
+    md_caption = f"{caption} {md_note}".strip()
+    texts = {"md": markdown(header, md_rows, title, md_caption, align), "tex": latex(header, tex_rows, caption, label)}
+    with atomic_path(paths["csv"]) as tmp:
+        frame.write_csv(tmp, float_precision=csv_float_precision)
+    for form, text in texts.items():
+        with atomic_path(paths[form]) as tmp:
+            Path(tmp).write_text(text)
