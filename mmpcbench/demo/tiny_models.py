@@ -49,8 +49,12 @@ def _bpe(special: list[str], vocab_size: int = 400):
 
 
 def build_tiny_qwen2_5_vl(out_dir: str | Path, seed: int = 0) -> Path:
-    """A ~0.2M-parameter Qwen2.5-VL (2 text layers of width 64, a 2-layer vision tower), saved with
-    its processor (image processor, the mandatory video processor, tokenizer, chat template)."""
+    """A ~0.2M-parameter Qwen2.5-VL (2 text layers of width 64, a 2-layer vision tower of width 64), saved
+    with its processor (image processor, the mandatory video processor, tokenizer, chat template).
+
+    Every linear layer's input width is a multiple of 64, bitsandbytes' NF4 block size: on CPUs with
+    AVX512-BF16, bitsandbytes 0.50 repacks 4-bit weights for its CPU kernel and fails on narrower layers
+    (``shape '[96, 0]' is invalid``), so a width-32 tower ran in 4-bit only on other CPUs."""
     import torch
     from transformers import (
         Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor, Qwen2TokenizerFast,
@@ -70,7 +74,7 @@ def build_tiny_qwen2_5_vl(out_dir: str | Path, seed: int = 0) -> Path:
             rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 1e4},
             bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
         ),
-        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
+        vision_config=dict(depth=2, hidden_size=64, intermediate_size=128, num_heads=2, out_hidden_size=64,
                            fullatt_block_indexes=[1], patch_size=14, spatial_merge_size=2, temporal_patch_size=2),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
