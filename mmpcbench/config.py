@@ -31,6 +31,7 @@ def validate_config(config: dict) -> dict:
     if not errors:
         _check_categories(config)
         _check_models(config)
+        _check_methods(config)
         _fill_resource_defaults(config)
         return config
     error = max(errors, key=lambda e: len(e.absolute_path))
@@ -68,6 +69,17 @@ def _check_models(config: dict) -> None:
             f"config key 'completion.models': {unknown} are not in the registry 'models'; "
             f"known: {sorted(config.get('models', {}))}"
         )
+
+
+def _check_methods(config: dict) -> None:
+    """``completion.controls`` and ``completion.baselines`` name registered methods of that kind."""
+    from mmpcbench.completion.methods import BORROWING
+
+    for key, kind in (("controls", "control"), ("baselines", "baseline")):
+        known = sorted(name for name, method in BORROWING.items() if method.kind == kind)
+        unknown = sorted(set(config["completion"][key]) - set(known))
+        if unknown:
+            raise ConfigError(f"config key 'completion.{key}': unknown {kind}(s) {unknown}; known: {known}")
 
 
 def _check_categories(config: dict) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)  # the mmpcbench library, even when not pip-installed
 
-from mmpcbench.completion.pipeline import QUERY_MODALITY
+from mmpcbench.completion.methods import QUERY_MODALITY, borrowing_method
 from mmpcbench.config import validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
 
@@ -163,12 +163,19 @@ def encoder_spec(wildcards):
     return config["encoders"][wildcards.modality]
 
 
+def method_input(name, category, task):
+    """The file behind an input name of a borrowing method (mmpcbench.completion.methods)."""
+    if name == "query_embeddings":
+        return f"{RESULTS}/embeddings/{category}/{QUERY_MODALITY[task]}.parquet"
+    if name == "cq_items":
+        return f"{DATA}/interim/{category}/cq_items.parquet"
+    raise ValueError(f"unknown completion-method input {name!r}")
+
+
 def _borrowed_inputs(wildcards, task):
     inputs = {"rec_items": f"{DATA}/interim/{wildcards.category}/rec_items.parquet"}
-    if wildcards.borrowed == "retrieval":
-        modality = QUERY_MODALITY[task]
-        inputs["embeddings"] = f"{RESULTS}/embeddings/{wildcards.category}/{modality}.parquet"
-        inputs["cq_items"] = f"{DATA}/interim/{wildcards.category}/cq_items.parquet"
+    for name in borrowing_method(wildcards.borrowed).inputs:
+        inputs[name] = method_input(name, wildcards.category, task)
     return inputs
 
 
@@ -232,11 +239,6 @@ def variant_rates(wildcards):
     return [0.0] if wildcards.variant == "ground_truth" else RECBENCH["rates"]
 
 
-def embeddings_results_root(wildcards, output):
-    """RESULTS, from {RESULTS}/embeddings/{category}/{task}/{method}.parquet."""
-    return str(Path(output[0]).parents[3])
-
-
 def rec_results(category=None, variant=None):
     return [
         f"{RESULTS}/rec/{c}/{v}.json"
@@ -271,32 +273,24 @@ def all_outputs():
     return outputs
 
 
-# --- storage roots, inferred from a job's own files (not from globals: a job knows them from its
-# input and output paths alone, as on a cluster without a shared working directory) ---------------
+# --- storage roots. Paths inside the pipeline's tables are relative to a root (item images to DATA,
+# generated images to RESULTS). A job takes the root from its own input or output path (so it holds
+# where storage is not shared and paths are rewritten), by removing the path's known tail — never by
+# counting parents: a layout change that breaks the tail fails with a message, not silently.
 
 
-def data_root(wildcards, input):
-    """DATA, from the item table read by the job, {DATA}/interim/{category}/<table>.parquet."""
-    for key in ("rec_items", "cq_items", "candidates"):
-        if key in input.keys():
-            return str(Path(input[key]).parents[2])
-    raise ValueError("data_root needs a rec_items, cq_items or candidates input")
+def root_from(name, tail):
+    """A params function: the folder that the job's input or output ``name`` lies under, its path
+    being ``<root>/<tail>`` (``tail`` formatted with the job's wildcards)."""
 
+    def root(wildcards, input, output):
+        files = input if name in input.keys() else output
+        path, suffix = Path(files[name]), Path(tail.format(**dict(wildcards.items())))
+        if path.parts[-len(suffix.parts) :] != suffix.parts:
+            raise ValueError(f"{name} path '{path}' does not end with '{suffix}': update root_from({name!r}, ...)")
+        return str(Path(*path.parts[: -len(suffix.parts)]))
 
-def results_root(wildcards, input, output):
-    """RESULTS, from a generated-images manifest: {RESULTS}/generated_images/{category}/{method}/manifest.parquet."""
-    manifest = output.manifest if "manifest" in output.keys() else input.manifest
-    return str(Path(manifest).parents[3])
-
-
-def demo_mirror(wildcards, output):
-    """The folder the demo catalogue is written to: the parent of its images folder."""
-    return str(Path(output.images).parent)
-
-
-def score_root(wildcards, output):
-    """{RESULTS}/scores, from the CQBench summary written there."""
-    return str(Path(output.summary).parent)
+    return root
 
 
 def download_url(wildcards):

@@ -13,7 +13,7 @@ rule complete_mllm:
     params:
         entry=model_entry,
         completion=config["completion"],
-        data_root=data_root,
+        data_root=root_from("rec_items", "interim/{category}/rec_items.parquet"),
     threads: job_threads("models")
     resources:
         **job_resources("models"),
@@ -34,7 +34,7 @@ rule diffuse:
     params:
         settings=config["diffusion"],
         folder=f"{RESULTS}/generated_images/{{category}}/{{model}}",
-        results_root=results_root,
+        results_root=root_from("manifest", "generated_images/{category}/{model}/manifest.parquet"),
     threads: job_threads("diffusion")
     resources:
         **job_resources("diffusion"),
@@ -85,7 +85,7 @@ rule embed_items:
         f"{RESULTS}/embeddings/{{category}}/{{modality}}.parquet",
     params:
         spec=encoder_spec,
-        data_root=data_root,
+        data_root=root_from("rec_items", "interim/{category}/rec_items.parquet"),
     threads: job_threads("encoders")
     resources:
         **job_resources("encoders"),
@@ -119,9 +119,9 @@ rule complete_image_borrowed:
         manifest=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}/manifest.parquet",
     params:
         seed=config["completion"]["seed"],
-        data_root=data_root,
+        data_root=root_from("rec_items", "interim/{category}/rec_items.parquet"),
         folder=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}",
-        results_root=results_root,
+        results_root=root_from("manifest", "generated_images/{category}/{borrowed}/manifest.parquet"),
     log:
         f"{LOGS}/complete/t2i/{{category}}/{{borrowed}}.log",
     conda:

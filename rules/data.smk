@@ -75,7 +75,7 @@ rule fetch_images:
         failures=f"{DATA}/interim/{{category}}/image_failures.csv",
     params:
         folder=f"{DATA}/images/{{category}}",
-        root=data_root,
+        root=root_from("candidates", "interim/{category}/candidates.parquet"),
         settings=config["images"],
     threads: 2
     log:

@@ -1,6 +1,8 @@
 # The embedded demo: only present when the config has a `demo:` section. It writes a synthetic
 # catalogue in the exact Amazon Reviews 2023 raw format where the demo's download.base_url points.
 if DEMO:
+    # the folder the demo's download.base_url points to: the catalogue is written there
+    DEMO_MIRROR = str(local_path(as_url(config["download"]["base_url"])))
 
     rule demo_catalogue:
         output:
@@ -9,11 +11,11 @@ if DEMO:
                 for category in CATEGORIES
             ],
             meta=[str(local_path(source_url(category, "meta"))) for category in CATEGORIES],
-            images=directory(f"{local_path(as_url(config['download']['base_url']))}/images"),
+            images=directory(f"{DEMO_MIRROR}/images"),
         params:
             categories=CATEGORIES,
             demo=config["demo"],
-            mirror=demo_mirror,
+            mirror=root_from("images", "images"),
         log:
             f"{LOGS}/demo_catalogue.log",
         conda:

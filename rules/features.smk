@@ -7,10 +7,10 @@ rule embed_completion:
         completion=completion_of,
         truth=truth_embeddings_of,
     output:
-        f"{RESULTS}/embeddings/{{category}}/{{task}}/{{method}}.parquet",
+        embeddings=f"{RESULTS}/embeddings/{{category}}/{{task}}/{{method}}.parquet",
     params:
         spec=completion_encoder,
-        results_root=embeddings_results_root,
+        results_root=root_from("embeddings", "embeddings/{category}/{task}/{method}.parquet"),
     threads: job_threads("encoders")
     resources:
         **job_resources("encoders"),

@@ -61,7 +61,7 @@ rule cqbench_tables:
         },
     params:
         runs=CQ_RUNS,
-        score_root=score_root,
+        score_root=root_from("summary", "cqbench_summary.csv"),
         bootstrap=config["metrics"]["bootstrap"],
         methods=METHODS,
     log:

@@ -34,8 +34,8 @@ rule score_image:
     params:
         options=config["metrics"]["image"],
         missing_policy=config["metrics"]["missing_policy"],
-        data_root=data_root,
-        results_root=results_root,
+        data_root=root_from("cq_items", "interim/{category}/cq_items.parquet"),
+        results_root=root_from("manifest", "generated_images/{category}/{method}/manifest.parquet"),
     threads: job_threads("metrics")
     resources:
         **job_resources("metrics"),

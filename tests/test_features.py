@@ -88,9 +88,11 @@ def test_write_features_in_item_id_order(tmp_path):
     completion = completion.with_columns(pl.when(pl.col("parent_asin") == "c").then(None)
                                          .otherwise(pl.col("embedding")).alias("embedding"))
     completion.write_parquet(tmp_path / "completion.parquet")
-    record = write_features("t2i-model", tmp_path / "i_id_mapping.csv", tmp_path / "text.parquet",
-                            tmp_path / "image.parquet", tmp_path / "completion.parquet", [1.0], 0, "mean",
-                            tmp_path / "out", tmp_path / "out" / "features.json")
+    record = write_features(variant="t2i-model", item_map_path=tmp_path / "i_id_mapping.csv",
+                            text_path=tmp_path / "text.parquet", image_path=tmp_path / "image.parquet",
+                            completion_path=tmp_path / "completion.parquet", rates=[1.0], seed=0,
+                            missing_completion="mean", out_dir=tmp_path / "out",
+                            manifest_path=tmp_path / "out" / "features.json")
     text = np.load(tmp_path / "out" / "rate_1.0" / "text_feat.npy")
     image = np.load(tmp_path / "out" / "rate_1.0" / "image_feat.npy")
     np.testing.assert_array_equal(text[:, 0], [2, 1, 3])          # b, a, c

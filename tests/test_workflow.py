@@ -302,11 +302,12 @@ def test_rec_results_are_reproduced_when_recomputed(demo_run, tmp_path):
     threads = torch.get_num_threads()
     torch.set_num_threads(config["resources"]["cpus_per_task"])  # as the job ran: reductions split by thread
     try:
-        again = train_variant(root / "data/rec/All_Beauty/All_Beauty.inter",
-                              root / "data/rec/All_Beauty/i_id_mapping.csv",
-                              root / "results/features/All_Beauty/t2i-shuffled", config["rates"],
-                              paper["recommenders"], {**paper["train"], **config["train"]}, config["seeds"],
-                              tmp_path / "out.json")
+        again = train_variant(inter_path=root / "data/rec/All_Beauty/All_Beauty.inter",
+                              item_map_path=root / "data/rec/All_Beauty/i_id_mapping.csv",
+                              features_dir=root / "results/features/All_Beauty/t2i-shuffled",
+                              rates=config["rates"], recommenders=paper["recommenders"],
+                              settings={**paper["train"], **config["train"]}, seeds=config["seeds"],
+                              out_path=tmp_path / "out.json")
     finally:
         torch.set_num_threads(threads)
     for name, by_rate in first["recommenders"].items():

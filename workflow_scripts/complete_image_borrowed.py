@@ -1,4 +1,4 @@
-"""Rule complete_image_borrowed: T→I by a borrowing method (a control, or the retrieval baseline)."""
+"""Rule complete_image_borrowed: T→I by a borrowing method (a control or a baseline of mmpcbench.completion.methods)."""
 import sys
 from pathlib import Path
 
@@ -8,13 +8,12 @@ from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 complete_by_borrowing(
-    "t2i",
-    snakemake.wildcards.borrowed,
-    snakemake.input.rec_items,
-    snakemake.output.manifest,
+    task="t2i",
+    method=snakemake.wildcards.borrowed,
+    rec_items_path=snakemake.input.rec_items,
+    out_path=snakemake.output.manifest,
     seed=snakemake.params.seed,
-    embeddings_path=snakemake.input.get("embeddings"),
-    cq_path=snakemake.input.get("cq_items"),
+    inputs={name: path for name, path in snakemake.input.items() if name != "rec_items"},
     data_root=snakemake.params.data_root,
     image_folder=snakemake.params.folder,
     results_root=snakemake.params.results_root,

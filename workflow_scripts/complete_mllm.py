@@ -9,10 +9,10 @@ from mmpcbench.logs import limit_threads, setup_logging
 setup_logging(snakemake.log[0])
 limit_threads(snakemake.threads)
 complete_with_model(
-    snakemake.wildcards.task,
-    snakemake.params.entry,
-    snakemake.params.completion,
-    snakemake.input.rec_items,
-    snakemake.params.data_root,
-    snakemake.output[0],
+    task=snakemake.wildcards.task,
+    entry=snakemake.params.entry,
+    completion=snakemake.params.completion,
+    rec_items_path=snakemake.input.rec_items,
+    data_root=snakemake.params.data_root,
+    out_path=snakemake.output[0],
 )

@@ -1,4 +1,4 @@
-"""Rule complete_text_borrowed: I→T by a borrowing method (a control, or the retrieval baseline)."""
+"""Rule complete_text_borrowed: I→T by a borrowing method (a control or a baseline of mmpcbench.completion.methods)."""
 import sys
 from pathlib import Path
 
@@ -8,11 +8,10 @@ from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 complete_by_borrowing(
-    "i2t",
-    snakemake.wildcards.borrowed,
-    snakemake.input.rec_items,
-    snakemake.output[0],
+    task="i2t",
+    method=snakemake.wildcards.borrowed,
+    rec_items_path=snakemake.input.rec_items,
+    out_path=snakemake.output[0],
     seed=snakemake.params.seed,
-    embeddings_path=snakemake.input.get("embeddings"),
-    cq_path=snakemake.input.get("cq_items"),
+    inputs={name: path for name, path in snakemake.input.items() if name != "rec_items"},
 )

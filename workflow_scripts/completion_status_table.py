@@ -9,4 +9,5 @@ from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 table = parse_status_table([(*run, path) for run, path in zip(snakemake.params.runs, snakemake.input)])
-write_table(table, snakemake.output, title="Parse outcomes of the MLLM answers", label="tab:parse-status", csv_float_precision=None)
+write_table(table, snakemake.output, title="Parse outcomes of the MLLM answers", label="tab:parse-status",
+            csv_float_precision=None)

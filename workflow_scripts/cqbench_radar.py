@@ -7,5 +7,15 @@ from mmpcbench.logs import setup_logging
 from mmpcbench.report.cqbench import write_radar
 
 setup_logging(snakemake.log[0])
-write_radar(snakemake.input.i2t, "i2t", snakemake.params.methods, snakemake.output.i2t)
-write_radar(snakemake.input.t2i, "t2i", snakemake.params.methods, snakemake.output.t2i)
+write_radar(
+    by_method_csv=snakemake.input.i2t,
+    task="i2t",
+    methods=snakemake.params.methods,
+    out_png=snakemake.output.i2t,
+)
+write_radar(
+    by_method_csv=snakemake.input.t2i,
+    task="t2i",
+    methods=snakemake.params.methods,
+    out_png=snakemake.output.t2i,
+)

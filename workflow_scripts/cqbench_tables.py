@@ -11,8 +11,8 @@ outputs = {"summary": snakemake.output.summary}
 for name in ("table2", "table3", "table4", "table5", "tableA10", "tableA11"):
     outputs[name] = {form: snakemake.output[f"{name}_{form}"] for form in ("csv", "md", "tex")}
 write_cq_tables(
-    cq_runs(snakemake.params.runs, snakemake.params.score_root),
-    outputs,
-    dict(snakemake.params.bootstrap),
-    snakemake.params.methods,
+    runs=cq_runs(snakemake.params.runs, snakemake.params.score_root),
+    outputs=outputs,
+    bootstrap=dict(snakemake.params.bootstrap),
+    methods=snakemake.params.methods,
 )

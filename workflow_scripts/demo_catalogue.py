@@ -13,8 +13,8 @@ size = CatalogueSize(
     **{key: demo[key] for key in ("n_items", "n_users", "mean_reviews_per_user") if key in demo}
 )
 generate_catalogue(
-    mirror,
-    snakemake.params.categories,
+    out_dir=mirror,
+    categories=snakemake.params.categories,
     image_base_url=(mirror / "images").resolve().as_uri(),
     seed=demo["seed"],
     size=size,

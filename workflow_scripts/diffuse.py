@@ -9,9 +9,9 @@ from mmpcbench.logs import limit_threads, setup_logging
 setup_logging(snakemake.log[0])
 limit_threads(snakemake.threads)
 diffuse_completions(
-    snakemake.input.completions,
-    snakemake.params.settings,
-    snakemake.params.folder,
-    snakemake.params.results_root,
-    snakemake.output.manifest,
+    completions_path=snakemake.input.completions,
+    settings=snakemake.params.settings,
+    out_dir=snakemake.params.folder,
+    out_root=snakemake.params.results_root,
+    manifest_path=snakemake.output.manifest,
 )

@@ -9,9 +9,9 @@ from mmpcbench.logs import setup_logging
 setup_logging(snakemake.log[0])
 settings = snakemake.params.settings
 download(
-    snakemake.params.url,
-    snakemake.output.raw,
-    snakemake.output.manifest,
+    url=snakemake.params.url,
+    destination=snakemake.output.raw,
+    manifest=snakemake.output.manifest,
     retries=settings.get("retries", 5),
     backoff=settings.get("backoff_seconds", 2.0),
     timeout=settings.get("timeout_seconds", 120),

@@ -9,10 +9,10 @@ from mmpcbench.logs import limit_threads, setup_logging
 setup_logging(snakemake.log[0])
 limit_threads(snakemake.threads)
 embed_completion(
-    snakemake.wildcards.task,
-    snakemake.input.completion,
-    snakemake.input.truth,
-    snakemake.params.spec,
-    snakemake.params.results_root,
-    snakemake.output[0],
+    task=snakemake.wildcards.task,
+    completion_path=snakemake.input.completion,
+    truth_path=snakemake.input.truth,
+    spec=snakemake.params.spec,
+    results_root=snakemake.params.results_root,
+    out_path=snakemake.output[0],
 )

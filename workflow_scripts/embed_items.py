@@ -9,9 +9,9 @@ from mmpcbench.logs import limit_threads, setup_logging
 setup_logging(snakemake.log[0])
 limit_threads(snakemake.threads)
 embed_items(
-    snakemake.input.rec_items,
-    snakemake.wildcards.modality,
-    snakemake.params.spec,
-    snakemake.params.data_root,
-    snakemake.output[0],
+    rec_items_path=snakemake.input.rec_items,
+    modality=snakemake.wildcards.modality,
+    spec=snakemake.params.spec,
+    data_root=snakemake.params.data_root,
+    out_path=snakemake.output[0],
 )

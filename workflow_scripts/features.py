@@ -9,14 +9,14 @@ from mmpcbench.logs import setup_logging
 setup_logging(snakemake.log[0])
 out = Path(snakemake.output[0])
 write_features(
-    snakemake.wildcards.variant,
-    snakemake.input.item_map,
-    snakemake.input.text,
-    snakemake.input.image,
-    snakemake.input.get("completion"),
-    snakemake.params.rates,
-    snakemake.params.seed,
-    snakemake.params.missing_completion,
-    out,
-    out / "features.json",
+    variant=snakemake.wildcards.variant,
+    item_map_path=snakemake.input.item_map,
+    text_path=snakemake.input.text,
+    image_path=snakemake.input.image,
+    completion_path=snakemake.input.get("completion"),
+    rates=snakemake.params.rates,
+    seed=snakemake.params.seed,
+    missing_completion=snakemake.params.missing_completion,
+    out_dir=out,
+    manifest_path=out / "features.json",
 )

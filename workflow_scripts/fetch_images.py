@@ -9,11 +9,11 @@ from mmpcbench.logs import setup_logging
 setup_logging(snakemake.log[0])
 settings = snakemake.params.settings
 fetch_category_images(
-    snakemake.input.candidates,
-    snakemake.params.folder,
-    snakemake.params.root,
-    snakemake.output.manifest,
-    snakemake.output.failures,
+    candidates_path=snakemake.input.candidates,
+    folder=snakemake.params.folder,
+    root=snakemake.params.root,
+    manifest_out=snakemake.output.manifest,
+    failures_out=snakemake.output.failures,
     workers=settings.get("workers", 8),
     retries=settings.get("retries", 3),
     backoff=settings.get("backoff_seconds", 1.0),

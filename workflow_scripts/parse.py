@@ -9,11 +9,11 @@ from mmpcbench.logs import setup_logging
 setup_logging(snakemake.log[0])
 settings = snakemake.params.settings
 parse_category(
-    snakemake.input.reviews,
-    snakemake.input.meta,
-    snakemake.output.interactions,
-    snakemake.output.catalogue,
-    snakemake.output.report,
+    reviews_path=snakemake.input.reviews,
+    meta_path=snakemake.input.meta,
+    interactions_out=snakemake.output.interactions,
+    items_out=snakemake.output.catalogue,
+    report_out=snakemake.output.report,
     block_bytes=settings.get("block_mb", 32) << 20,
     max_listed=settings.get("max_listed", 1000),
 )

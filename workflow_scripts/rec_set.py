@@ -8,12 +8,12 @@ from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 build_rec_set(
-    snakemake.params.selection,
-    snakemake.input.interactions,
-    snakemake.input.selection_interactions,
-    snakemake.input.candidates,
-    snakemake.input.images,
-    snakemake.output.interactions,
-    snakemake.output.rec_items,
-    snakemake.output.report,
+    selection=snakemake.params.selection,
+    interactions_path=snakemake.input.interactions,
+    selection_interactions_path=snakemake.input.selection_interactions,
+    candidates_path=snakemake.input.candidates,
+    images_path=snakemake.input.images,
+    interactions_out=snakemake.output.interactions,
+    items_out=snakemake.output.rec_items,
+    report_out=snakemake.output.report,
 )

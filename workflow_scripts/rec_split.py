@@ -8,12 +8,12 @@ from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 split_category(
-    snakemake.input[0],
-    snakemake.output.split,
-    snakemake.output.inter,
-    snakemake.output.user_map,
-    snakemake.output.item_map,
-    snakemake.output.report,
+    interactions_path=snakemake.input[0],
+    split_out=snakemake.output.split,
+    inter_out=snakemake.output.inter,
+    users_out=snakemake.output.user_map,
+    items_out=snakemake.output.item_map,
+    report_out=snakemake.output.report,
     order=snakemake.params.order,
     seed=snakemake.params.seed,
 )

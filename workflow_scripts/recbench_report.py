@@ -9,12 +9,12 @@ from mmpcbench.report.recbench import write_recbench
 setup_logging(snakemake.log[0])
 results = [(category, variant, path) for (category, variant), path in zip(snakemake.params.runs, snakemake.input)]
 write_recbench(
-    results,
-    dict(snakemake.output.items()),
-    snakemake.params.rate,
-    snakemake.params.methods,
-    snakemake.params.kinds,
-    snakemake.params.categories,
-    snakemake.params.recommenders,
-    snakemake.params.n_seeds,
+    results=results,
+    outputs=dict(snakemake.output.items()),
+    rate=snakemake.params.rate,
+    methods=snakemake.params.methods,
+    kinds=snakemake.params.kinds,
+    categories=snakemake.params.categories,
+    recommenders=snakemake.params.recommenders,
+    n_seeds=snakemake.params.n_seeds,
 )

@@ -8,8 +8,8 @@ from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 sample_category_items(
-    snakemake.input.rec_items,
-    snakemake.output[0],
+    items_path=snakemake.input.rec_items,
+    out_path=snakemake.output[0],
     n=snakemake.params.n,
     seed=snakemake.params.seed,
     exclude_path=snakemake.input.get("exclude"),

@@ -9,13 +9,13 @@ from mmpcbench.metrics.pipeline import score_image_file
 setup_logging(snakemake.log[0])
 limit_threads(snakemake.threads)
 score_image_file(
-    snakemake.input.cq_items,
-    snakemake.input.manifest,
-    snakemake.params.data_root,
-    snakemake.params.results_root,
-    snakemake.output.scores,
-    snakemake.output.summary,
-    dict(snakemake.params.options),
-    snakemake.params.missing_policy,
+    cq_items_path=snakemake.input.cq_items,
+    manifest_path=snakemake.input.manifest,
+    data_root=snakemake.params.data_root,
+    results_root=snakemake.params.results_root,
+    out_path=snakemake.output.scores,
+    summary_path=snakemake.output.summary,
+    options=dict(snakemake.params.options),
+    missing_policy=snakemake.params.missing_policy,
     labels={"category": snakemake.wildcards.category, "method": snakemake.wildcards.method},
 )

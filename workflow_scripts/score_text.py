@@ -9,11 +9,11 @@ from mmpcbench.metrics.pipeline import score_text_file
 setup_logging(snakemake.log[0])
 limit_threads(snakemake.threads)
 score_text_file(
-    snakemake.input.cq_items,
-    snakemake.input.completions,
-    snakemake.output.scores,
-    snakemake.output.summary,
-    dict(snakemake.params.options),
-    snakemake.params.missing_policy,
+    cq_items_path=snakemake.input.cq_items,
+    completions_path=snakemake.input.completions,
+    out_path=snakemake.output.scores,
+    summary_path=snakemake.output.summary,
+    options=dict(snakemake.params.options),
+    missing_policy=snakemake.params.missing_policy,
     labels={"category": snakemake.wildcards.category, "method": snakemake.wildcards.method},
 )

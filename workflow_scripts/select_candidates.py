@@ -8,11 +8,11 @@ from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 select_candidates(
-    snakemake.input.interactions,
-    snakemake.input.catalogue,
-    snakemake.params.selection,
-    snakemake.params.url_field,
-    snakemake.output.candidates,
-    snakemake.output.interactions,
-    snakemake.output.report,
+    interactions_path=snakemake.input.interactions,
+    items_path=snakemake.input.catalogue,
+    selection=snakemake.params.selection,
+    url_field=snakemake.params.url_field,
+    candidates_out=snakemake.output.candidates,
+    interactions_out=snakemake.output.interactions,
+    report_out=snakemake.output.report,
 )

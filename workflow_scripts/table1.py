@@ -10,17 +10,14 @@ from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 table = dataset_statistics(
-    snakemake.params.categories,
-    snakemake.input.splits,
-    snakemake.input.rec_sets,
-    snakemake.input.cq,
-    snakemake.input.grpo,
+    categories=snakemake.params.categories,
+    splits=snakemake.input.splits,
+    rec_sets=snakemake.input.rec_sets,
+    cq=snakemake.input.cq,
+    grpo=snakemake.input.grpo,
 )
 write_table(table, snakemake.output, title="Table 1: dataset statistics", label="tab:datasets", csv_float_precision=None)
 write_json(
     snakemake.output.provenance,
-    provenance(
-        config=snakemake.config,
-        inputs={path: sha256_file(path) for path in snakemake.input},
-    ),
+    provenance(config=snakemake.config, inputs={path: sha256_file(path) for path in snakemake.input}),
 )

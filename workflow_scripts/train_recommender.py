@@ -9,13 +9,13 @@ from mmpcbench.recsys.pipeline import train_variant
 setup_logging(snakemake.log[0])
 limit_threads(snakemake.threads)
 train_variant(
-    snakemake.input.inter,
-    snakemake.input.item_map,
-    snakemake.input.features,
-    snakemake.params.rates,
-    snakemake.params.recommenders,
-    snakemake.params.settings,
-    snakemake.params.seeds,
-    snakemake.output[0],
+    inter_path=snakemake.input.inter,
+    item_map_path=snakemake.input.item_map,
+    features_dir=snakemake.input.features,
+    rates=snakemake.params.rates,
+    recommenders=snakemake.params.recommenders,
+    settings=snakemake.params.settings,
+    seeds=snakemake.params.seeds,
+    out_path=snakemake.output[0],
     device=snakemake.params.device,
 )

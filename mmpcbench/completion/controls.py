@@ -6,7 +6,8 @@
 - ``empty``: an empty text, or a flat grey image of the original's size — the floor.
 
 A control says, for each item, whose modality it receives (:func:`control_sources`);
-:mod:`mmpcbench.completion.borrow` writes the completions from that.
+:mod:`mmpcbench.completion.borrow` writes the completions from that. Each control is a member of the
+completion-method family (:class:`Control`, registered in :mod:`mmpcbench.completion.methods`).
 """
 
 from __future__ import annotations
@@ -40,3 +41,18 @@ def control_sources(items: pl.DataFrame, control: str, seed: int) -> pl.Series:
     if control == "shuffled":
         return asins.gather(derangement(items.height, seed)).alias("source_asin")
     return pl.Series("source_asin", [None] * items.height, dtype=pl.String)
+
+
+class Control:
+    """A control as a borrowing completion method (it reads nothing beyond the rec items)."""
+
+    kind = "control"
+    inputs: tuple[str, ...] = ()
+
+    def __init__(self, name: str):
+        if name not in CONTROLS:
+            raise ValueError(f"unknown control {name!r}; known: {list(CONTROLS)}")
+        self.name = name
+
+    def sources(self, items: pl.DataFrame, seed: int, inputs: dict[str, str]) -> pl.Series:
+        return control_sources(items, self.name, seed)

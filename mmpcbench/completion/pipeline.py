@@ -8,36 +8,28 @@ import numpy as np
 import polars as pl
 
 from mmpcbench.completion.borrow import borrowed_images, borrowed_texts
-from mmpcbench.completion.controls import CONTROLS, control_sources
-from mmpcbench.completion.retrieval import retrieval_sources
+from mmpcbench.completion.methods import borrowing_method
 from mmpcbench.encoders import encode_images, encode_texts
 from mmpcbench.io import write_parquet
 
 log = logging.getLogger(__name__)
 
-BORROWING_METHODS = (*CONTROLS, "retrieval")
-# the modality a borrowing method looks at to complete the other one (retrieval: I→T looks at images)
-QUERY_MODALITY = {"i2t": "image", "t2i": "text"}
-
-
-def borrow_sources(method: str, items: pl.DataFrame, seed: int, embeddings_path=None, cq_path=None) -> pl.Series:
-    """Whose modality each item receives under ``method`` (``items`` sorted by ``parent_asin``)."""
-    if method in CONTROLS:
-        return control_sources(items, method, seed)
-    if method == "retrieval":
-        cq = set(pl.read_parquet(cq_path, columns=["parent_asin"])["parent_asin"])
-        pool = [asin for asin in items["parent_asin"] if asin not in cq]
-        return retrieval_sources(items, pl.read_parquet(embeddings_path), pool)
-    raise ValueError(f"unknown borrowing method {method!r}; known: {list(BORROWING_METHODS)}")
-
 
 def complete_by_borrowing(
-    task: str, method: str, rec_items_path, out_path, seed: int = 0, embeddings_path=None, cq_path=None,
+    *, task: str, method: str, rec_items_path, out_path, seed: int = 0, inputs: dict | None = None,
     data_root=None, image_folder=None, results_root=None,
 ) -> pl.DataFrame:
-    """I→T (a completions table) or T→I (images + manifest) for every rec item of a category."""
+    """I→T (a completions table) or T→I (images + manifest) for every rec item of a category by the
+    borrowing method ``method`` (see :mod:`mmpcbench.completion.methods`); ``inputs`` maps the names of
+    the files the method reads to their paths. T→I writes the images into ``image_folder`` and the
+    manifest's paths relative to ``results_root``; the source covers are under ``data_root``."""
+    chosen = borrowing_method(method)
+    inputs = dict(inputs or {})
+    absent = [name for name in chosen.inputs if name not in inputs]
+    if absent:
+        raise ValueError(f"completion method {method!r} needs the input(s) {absent}; given: {sorted(inputs)}")
     items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"]).sort("parent_asin")
-    sources = borrow_sources(method, items, seed, embeddings_path, cq_path)
+    sources = chosen.sources(items, seed, inputs)
     if task == "i2t":
         frame = borrowed_texts(items, sources, method)
     elif task == "t2i":

@@ -43,3 +43,17 @@ def retrieval_sources(items: pl.DataFrame, embeddings: pl.DataFrame, pool_asins:
     query = matrix[[lookup[a] for a in items["parent_asin"]]]
     pool = matrix[[lookup[a] for a in pool_asins]]
     return nearest_sources(query, items["parent_asin"].to_list(), pool, list(pool_asins))
+
+
+class RetrievalBaseline:
+    """The retrieval baseline as a borrowing completion method: it reads the embeddings of the modality
+    each item still has, and the CQ sample (kept out of the pool)."""
+
+    name = "retrieval"
+    kind = "baseline"
+    inputs = ("query_embeddings", "cq_items")
+
+    def sources(self, items: pl.DataFrame, seed: int, inputs: dict[str, str]) -> pl.Series:
+        cq = set(pl.read_parquet(inputs["cq_items"], columns=["parent_asin"])["parent_asin"])
+        pool = [asin for asin in items["parent_asin"] if asin not in cq]
+        return retrieval_sources(items, pl.read_parquet(inputs["query_embeddings"]), pool)

@@ -87,7 +87,7 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
     return out
 
 
-def write_features(variant: str, item_map_path, text_path, image_path, completion_path, rates: list[float],
+def write_features(*, variant: str, item_map_path, text_path, image_path, completion_path, rates: list[float],
                    seed: int, missing_completion: str, out_dir, manifest_path) -> dict:
     """Write one variant's features for every rate under ``out_dir/rate_<r>/`` and its manifest."""
     item_ids = pl.read_csv(item_map_path, schema_overrides={"original_id": pl.String})

@@ -57,7 +57,7 @@ def load_features(folder: Path, n_items: int) -> tuple[torch.Tensor, torch.Tenso
     return out[0], out[1]
 
 
-def train_variant(inter_path, item_map_path, features_dir, rates: list[float], recommenders: dict, settings: dict,
+def train_variant(*, inter_path, item_map_path, features_dir, rates: list[float], recommenders: dict, settings: dict,
                   seeds: list[int], out_path, device: str = "cpu") -> dict:
     """Train every recommender of ``recommenders`` (name → ``{params, grid}``) on one variant's features
     at every rate, for every seed; write the result JSON."""
