@@ -15,7 +15,7 @@ def same_image(a, b):
     return np.abs(pixels(a) - pixels(b)).max() <= 2
 
 from mmpcbench.demo.tiny_models import build_tiny_sd3
-from mmpcbench.diffusion.paint import DiffusionError, item_seed, load_pipeline, paint_prompts
+from mmpcbench.diffusion.paint import DiffusionError, load_pipeline, paint_prompts
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +34,6 @@ def completions():
         "text": ["a red mug", "garbage", "a blue vase", "green lamp", ""],
         "parse_status": ["ok", "not_json", "ok", "repaired", "empty"],
     })
-
-
-def test_item_seed_depends_on_seed_and_item_only():
-    assert item_seed(1, "B0X") == item_seed(1, "B0X") != item_seed(2, "B0X") != item_seed(1, "B0Y")
 
 
 def test_failed_parses_are_never_painted_as_prompts(settings, completions, tmp_path):

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from mmpcbench.completion.answers import completion_text, parse_answer
 from mmpcbench.io import write_parquet
 from mmpcbench.models import offline_hint, torch_dtype
+from mmpcbench.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def _generate_adaptive(model, processor, conversations, max_new_tokens, generati
 def _seed_everything(seed: int, shard: int) -> None:
     import torch
 
-    torch.manual_seed(seed * 100_003 + shard)
+    torch.manual_seed(derive_seed(seed, shard))
 
 
 def _free_cache() -> None:

@@ -35,6 +35,7 @@ import polars as pl
 from PIL import Image, ImageDraw
 
 from mmpcbench.io import atomic_path
+from mmpcbench.seeds import derive_seed
 
 # --- the attribute vocabulary ---------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ def generate_catalogue(
     for index, category in enumerate(categories):
         if category not in PRODUCT_TYPES:
             raise ValueError(f"unknown category {category!r}; known: {sorted(PRODUCT_TYPES)}")
-        rng = np.random.default_rng([seed, index])
+        rng = np.random.default_rng(derive_seed(seed, category))
         items = _make_items(category, size.n_items, rng)
         flaws = _write_meta(out, category, items, image_base_url.rstrip("/"), rng)
         flaws.update(_write_reviews(out, category, items, size, rng, chunk_rows))

@@ -2,7 +2,7 @@
 
 Settings (``config.diffusion``) default to the authors': stabilityai/stable-diffusion-3.5-large-turbo,
 4 steps, guidance 0 (no classifier-free guidance), T5 ``max_sequence_length`` 512, 1024×1024 — but
-each item is **seeded** (theirs was not): its generator is seeded with a hash of (seed, parent_asin),
+each item is **seeded** (theirs was not): its generator is seeded with ``derive_seed(seed, parent_asin)`` (:mod:`mmpcbench.seeds`),
 so an item's image does not depend on the batch it was painted in, and a rerun repaints it exactly.
 
 An answer that failed to parse (``parse_status`` not ``ok``/``repaired``) is **not a prompt** and is
@@ -18,7 +18,6 @@ that exists and decodes is kept — only if it was painted with the same setting
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -31,6 +30,7 @@ from tqdm import tqdm
 from mmpcbench.completion.borrow import IMAGE_SCHEMA
 from mmpcbench.io import atomic_path, write_parquet
 from mmpcbench.models import offline_hint, torch_dtype
+from mmpcbench.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 PARSED = ("ok", "repaired")
@@ -41,11 +41,6 @@ STAMPED = ("model", "revision", "dtype", "steps", "guidance_scale", "max_sequenc
 
 class DiffusionError(RuntimeError):
     """The diffusion pipeline cannot be loaded; the message names the model and what to do."""
-
-
-def item_seed(seed: int, asin: str) -> int:
-    """A per-item seed: the same for an item whatever its batch or position."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{asin}".encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
 def load_pipeline(settings: dict, device: str | None = None):
@@ -115,7 +110,7 @@ def paint_prompts(
         started = time.time()
         for start in tqdm(range(0, len(todo), batch_size), desc="paint", unit="batch", mininterval=10):
             batch = todo[start : start + batch_size]
-            generators = [torch.Generator(device=device).manual_seed(item_seed(settings.get("seed", 0), asin))
+            generators = [torch.Generator(device=device).manual_seed(derive_seed(settings.get("seed", 0), asin))
                           for asin, _, _ in batch]
             images = pipeline(
                 [prompt for _, prompt, _ in batch], num_inference_steps=settings.get("steps", 4),

@@ -24,6 +24,8 @@ import logging
 import numpy as np
 import polars as pl
 
+from mmpcbench.seeds import derive_seed
+
 log = logging.getLogger(__name__)
 
 IMPUTATIONS = ("zeros", "random", "mean")
@@ -93,7 +95,7 @@ def imputed(method: str, truth: np.ndarray, mask: np.ndarray, seed: int, rate: f
     if method == "zeros":
         return np.zeros((n, dim), dtype=np.float32)
     if method == "random":
-        rng = np.random.default_rng([seed, int(round(rate * 1000))])
+        rng = np.random.default_rng(derive_seed(seed, "random", rate))
         return rng.standard_normal((n, dim)).astype(np.float32)
     if method == "mean":
         return np.tile(_mean_vector(truth, mask), (n, 1)).astype(np.float32)

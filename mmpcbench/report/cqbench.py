@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from mmpcbench.metrics.pipeline import read_summary
 from mmpcbench.metrics.text import TEXT_METRICS
 from mmpcbench.io import atomic_path
 from mmpcbench.report.figures import pyplot, save_png
+from mmpcbench.seeds import derive_seed
 from mmpcbench.report.tables import cell, latex_cell, latex_escape, write_table
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,6 @@ TASK_METRICS = {"i2t": list(TEXT_METRICS), "t2i": list(IMAGE_METRICS)}
 TASK_NAMES = {"i2t": "I→T", "t2i": "T→I"}
 KIND_ORDER = {"model": 0, "baseline": 1, "control": 2}
 DIGITS = {"psnr": 2, "fid": 2}
-
-
-def _seed(base: int, *parts: str) -> int:
-    return (base * 1_000_003 + zlib.crc32("/".join(parts).encode())) % (2**32)
 
 
 def summarise(runs: list[dict], resamples: int = 1000, level: float = 0.95, seed: int = 0):
@@ -57,7 +53,7 @@ def summarise(runs: list[dict], resamples: int = 1000, level: float = 0.95, seed
             valid = ~np.isnan(values)
             key = (task, category, metric)
             if key not in indices:  # the same resampled items for every method: paired intervals
-                rng = np.random.default_rng(_seed(seed, *key))
+                rng = np.random.default_rng(derive_seed(seed, *key))
                 indices[key] = rng.integers(0, n, size=(resamples, n)) if n else np.zeros((resamples, 0), int)
             index = indices[key]
             if index.shape[1] != n:
