@@ -9,6 +9,7 @@ sys.path.insert(0, workflow.basedir)  # the mmpcbench library, even when not pip
 from mmpcbench.completion.methods import QUERY_MODALITY, borrowing_method
 from mmpcbench.config import validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
+from mmpcbench.features.build import ORIGINAL
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 validate_config(config)
@@ -36,10 +37,10 @@ METHOD_KIND = {
 METHODS = list(METHOD_KIND)
 CQ_RUNS = [(task, category, method, METHOD_KIND[method]) for task in TASKS for category in CATEGORIES for method in METHODS]
 RECBENCH = config["recbench"]
-# RecBench variants: ground truth, and for each task every completion method and imputation baseline
+# RecBench variants: the original features, and for each task every completion method and imputation baseline
 REC_METHODS = METHODS + [name for name in RECBENCH["imputations"] if name not in METHODS]
 REC_KIND = {**METHOD_KIND, **{name: "imputation" for name in RECBENCH["imputations"]}}
-VARIANTS = ["ground_truth"] + [f"{task}-{method}" for task in TASKS for method in REC_METHODS]
+VARIANTS = [ORIGINAL] + [f"{task}-{method}" for task in TASKS for method in REC_METHODS]
 RECOMMENDERS = list(RECBENCH["recommenders"])
 REC_TABLES = {
     f"tableA{12 + i}": f"tableA{12 + i}_rec_{recommender.lower()}_{task}"
@@ -228,7 +229,7 @@ def variant_inputs(wildcards):
         "text": f"{RESULTS}/embeddings/{wildcards.category}/text.parquet",
         "image": f"{RESULTS}/embeddings/{wildcards.category}/image.parquet",
     }
-    if wildcards.variant != "ground_truth":
+    if wildcards.variant != ORIGINAL:
         task, method = wildcards.variant.split("-", 1)
         if method in METHODS:
             inputs["completion"] = f"{RESULTS}/embeddings/{wildcards.category}/{task}/{method}.parquet"
@@ -236,7 +237,7 @@ def variant_inputs(wildcards):
 
 
 def variant_rates(wildcards):
-    return [0.0] if wildcards.variant == "ground_truth" else RECBENCH["rates"]
+    return [0.0] if wildcards.variant == ORIGINAL else RECBENCH["rates"]
 
 
 def rec_results(category=None, variant=None):

@@ -1,7 +1,7 @@
 # Completion: every rec item of a category, I→T (text from the image) and T→I (image from the text).
-# Methods so far borrow another item's modality: the controls (ground_truth, shuffled, empty) and the
-# retrieval baseline (nearest neighbour by the modality the item still has); and the MLLMs of the
-# registry, whose T→I prompts the diffusion step paints.
+# Two kinds of completion method (mmpcbench.completion.methods): the MLLMs of the registry, whose T→I
+# prompts the diffusion step paints, and the borrowing methods (controls, baselines), each of which names
+# the inputs it reads (method_input in common.smk).
 
 
 rule complete_mllm:

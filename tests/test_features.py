@@ -60,7 +60,7 @@ def test_imputations():
 
 
 def test_variant_names():
-    assert parse_variant("ground_truth") == (None, None)
+    assert parse_variant("original") == (None, None)
     assert parse_variant("t2i-qwen2.5-vl-7b") == ("t2i", "qwen2.5-vl-7b")
     with pytest.raises(FeatureError):
         parse_variant("x2y-model")

@@ -26,10 +26,10 @@ def result(path, recall20_by_rate: dict, recommenders=("VBPR",)):
 @pytest.fixture
 def frame(tmp_path):
     runs = [
-        ("Cat_A", "ground_truth", result(tmp_path / "a_gt.json", {0.0: [0.40, 0.42]})),
+        ("Cat_A", "original", result(tmp_path / "a_gt.json", {0.0: [0.40, 0.42]})),
         ("Cat_A", "i2t-shuffled", result(tmp_path / "a_sh.json", {1.0: [0.30, 0.30]})),
         ("Cat_A", "i2t-model", result(tmp_path / "a_m.json", {1.0: [0.41, 0.41]})),
-        ("Cat_B", "ground_truth", result(tmp_path / "b_gt.json", {0.0: [0.20, 0.20]})),
+        ("Cat_B", "original", result(tmp_path / "b_gt.json", {0.0: [0.20, 0.20]})),
         ("Cat_B", "i2t-shuffled", result(tmp_path / "b_sh.json", {1.0: [0.20, 0.20]})),
         ("Cat_B", "i2t-model", result(tmp_path / "b_m.json", {1.0: [0.10, 0.10]})),
     ]

@@ -281,7 +281,7 @@ def test_ground_truth_control_gives_the_ground_truth_features_and_results(demo_r
     features = demo_run / "demo_output/results/features/Video_Games"
     for task, modality in (("i2t", "text"), ("t2i", "image")):
         control = features / f"{task}-ground_truth/rate_1.0/{modality}_feat.npy"
-        truth = features / f"ground_truth/rate_0.0/{modality}_feat.npy"
+        truth = features / f"original/rate_0.0/{modality}_feat.npy"
         assert control.read_bytes() == truth.read_bytes(), task
     summary = pl.read_csv(demo_run / "demo_output/results/rec/recbench_summary.csv")
     control = summary.filter((pl.col("method") == "ground_truth") & pl.col("task").is_not_null())

@@ -1,6 +1,6 @@
 """Item features per variant and missing rate, in MMRec's layout (one row per itemID).
 
-A **variant** is ``ground_truth`` or ``<task>-<method>``: for I→T the items' text features are replaced,
+A **variant** is ``original`` (the items' own features) or ``<task>-<method>``: for I→T the items' text features are replaced,
 for T→I their image features. ``method`` is a completion method (an MLLM, the retrieval baseline, a
 control) or an imputation baseline: ``zeros`` and ``random`` (N(0, 1), the authors' two baselines) and
 ``mean`` (ours: the mean feature of the items whose modality is not masked; at rate 1.0, where none is
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 IMPUTATIONS = ("zeros", "random", "mean")
 MISSING_POLICIES = ("mean", "zeros", "ground_truth")
 MODALITY = {"i2t": "text", "t2i": "image"}  # the modality a task's completion replaces
-GROUND_TRUTH = "ground_truth"
+ORIGINAL = "original"  # the variant of the items' own features (``ground_truth`` is a completion control)
 
 
 class FeatureError(ValueError):
@@ -39,12 +39,12 @@ class FeatureError(ValueError):
 
 
 def parse_variant(variant: str) -> tuple[str | None, str | None]:
-    """``ground_truth`` → (None, None); ``i2t-<method>`` → ("i2t", method)."""
-    if variant == GROUND_TRUTH:
+    """``original`` → (None, None); ``i2t-<method>`` → ("i2t", method)."""
+    if variant == ORIGINAL:
         return None, None
     task, sep, method = variant.partition("-")
     if not sep or task not in MODALITY or not method:
-        raise FeatureError(f"variant {variant!r} is neither 'ground_truth' nor '<i2t|t2i>-<method>'")
+        raise FeatureError(f"variant {variant!r} is neither 'original' nor '<i2t|t2i>-<method>'")
     return task, method
 
 

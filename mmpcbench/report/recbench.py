@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from mmpcbench.features.build import ORIGINAL
 from mmpcbench.io import atomic_path
 from mmpcbench.report.figures import pyplot, save_png
 from mmpcbench.report.tables import fmt, latex_escape, write_table
 
-ORIGINAL = "original"  # the row of the ground-truth features (the ``ground_truth`` control is a method)
 TASK_NAMES = {"i2t": "I→T (text completed)", "t2i": "T→I (image completed)"}
 MAIN_METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20"]
 HEADERS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20": "N@20"}
@@ -40,14 +40,14 @@ def collect(results: list[tuple[str, str, str]]) -> pl.DataFrame:
     rows = []
     for category, variant, path in results:
         record = json.loads(Path(path).read_text())
-        task, method = (None, ORIGINAL) if variant == "ground_truth" else variant.split("-", 1)
+        task, method = (None, ORIGINAL) if variant == ORIGINAL else variant.split("-", 1)
         for recommender, by_rate in record["recommenders"].items():
             for rate, entry in by_rate.items():
                 for run in entry["runs"]:
                     rows.append({"category": category, "variant": variant, "task": task, "method": method,
                                  "recommender": recommender, "rate": float(rate), "seed": run["seed"],
                                  "best_epoch": run["best_epoch"], **run["test"]})
-        if variant == "ground_truth":
+        if variant == ORIGINAL:
             for name, metrics in (("popularity", record["popularity"]["test"]),):
                 for recommender in record["recommenders"]:
                     rows.append({"category": category, "variant": name, "task": None, "method": name,
@@ -65,7 +65,7 @@ def cells(long: pl.DataFrame) -> pl.DataFrame:
         *[pl.col(m).mean().alias(f"{m}_mean") for m in metrics],
         *[pl.col(m).std(ddof=0).alias(f"{m}_std") for m in metrics],
     )
-    truth = grouped.filter(pl.col("variant") == "ground_truth").select(
+    truth = grouped.filter(pl.col("variant") == ORIGINAL).select(
         "category", "recommender",
         *[pl.col(f"{m}_mean").alias(f"{m}_gt_mean") for m in metrics],
         *[pl.col(f"{m}_std").alias(f"{m}_gt_std") for m in metrics],
@@ -94,7 +94,7 @@ def _method_order(methods: list[str]) -> dict[str, int]:
 def table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str, str]) -> pl.DataFrame:
     """Mean over categories and recommenders per task × method, with the mean Δ% to ground truth."""
     at_rate = frame.filter(((pl.col("rate") == rate) & pl.col("task").is_not_null()))
-    reference = frame.filter(pl.col("variant").is_in(["ground_truth", "popularity"]))
+    reference = frame.filter(pl.col("variant").is_in([ORIGINAL, "popularity"]))
     rows = []
     order = _method_order(methods)
     for task in ("i2t", "t2i"):
@@ -146,7 +146,7 @@ def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate
     order = _method_order(methods)
     block = frame.filter((pl.col("recommender") == recommender)
                          & (((pl.col("task") == task) & (pl.col("rate") == rate))
-                            | pl.col("variant").is_in(["ground_truth", "popularity"])))
+                            | pl.col("variant").is_in([ORIGINAL, "popularity"])))
     block = block.with_columns(pl.col("method").replace_strict(order, default=len(order)).alias("_order")).sort(
         ["_order", "category"]).drop("_order")
     blind = indistinguishable(frame, rate).filter((pl.col("recommender") == recommender) & (pl.col("task") == task))
@@ -232,7 +232,7 @@ def write_rate_figure(frame: pl.DataFrame, methods: list[str], out_png) -> pl.Da
     curves = frame.filter(pl.col("task").is_not_null()).group_by(["task", "method", "rate"]).agg(
         pl.col("recall@20_mean").mean().alias("recall@20"), pl.col("ndcg@20_mean").mean().alias("ndcg@20")
     ).sort(["task", "method", "rate"])
-    truth = frame.filter(pl.col("variant") == "ground_truth").select(
+    truth = frame.filter(pl.col("variant") == ORIGINAL).select(
         pl.col("recall@20_mean").mean().alias("recall@20"), pl.col("ndcg@20_mean").mean().alias("ndcg@20"))
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), dpi=100, sharex=True)
     for row, task in enumerate(("i2t", "t2i")):
