@@ -24,19 +24,19 @@ demo: $(STAMP)
 	@echo; cat demo_output/results/tables/table3_cq_t2i_by_method.md
 	@echo; cat demo_output/results/tables/table6_rec_overview.md
 
-# The test suite, then the workflow linter, then the real-SLURM test (which says loudly when it
-# cannot run: it needs root and apt; REQUIRE_SLURM=1 makes that a failure, as in CI).
+# The workflow linter, then the test suite, the real-SLURM test included (tests/test_slurm.py: skipped,
+# and counted so in pytest's summary, where it cannot run without root and apt; REQUIRE_SLURM=1 makes
+# that a failure, as in CI).
 test: $(STAMP)
-	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory test-slurm
+	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 	$(BIN)/snakemake --lint --configfile demo/config.yaml
 
 test-slurm: $(STAMP)
-	PYTHON=$(abspath $(BIN))/python bash ci/test-slurm.sh
+	$(BIN)/python -m pytest -m slurm
 
 # The HTML report of the demo (every table and figure it has written, with captions).
 report: $(STAMP)

@@ -4,8 +4,9 @@
 # GPU — and check that (1) every job was submitted with sbatch and completed (sacct), (2) the GPU job
 # was given a GPU (sacct AllocTRES), and (3) the outputs equal those of a local run of the same target.
 #
-# Needs root and apt (Debian), as CI has. Where it cannot run, it says so loudly and exits 0 — unless
-# REQUIRE_SLURM=1 (what .ci/run sets), when it fails.
+# Needs root and apt (Debian), as CI has. Where it cannot run, it says so loudly and exits with
+# $SLURM_NOT_RUN_EXIT (0 by default; tests/test_slurm.py sets 77 and reports the test as skipped) —
+# unless REQUIRE_SLURM=1 (what .ci/run sets), when it fails.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,7 @@ not_run() {
     printf '\n%s\n# SLURM TEST NOT RUN: %s\n# (CI runs it as root on Debian; here it proves nothing.)\n%s\n\n' \
         "$banner" "$1" "$banner" >&2
     if [[ ${REQUIRE_SLURM:-0} == 1 ]]; then exit 1; fi
-    exit 0
+    exit "${SLURM_NOT_RUN_EXIT:-0}"
 }
 [[ $(id -u) -eq 0 ]] || not_run "not root (it installs SLURM with apt and starts its daemons)"
 command -v apt-get >/dev/null || not_run "no apt-get on this machine"

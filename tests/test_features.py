@@ -59,6 +59,17 @@ def test_imputations():
     assert random.shape == (2, 2) and np.array_equal(random, imputed("random", truth, mask, 0, 0.5))
 
 
+def test_random_imputation_is_standard_normal_and_drawn_per_rate():
+    truth = np.zeros((4000, 8), dtype=np.float32)
+    mask = np.ones(4000, bool)
+    draws = imputed("random", truth, mask, 0, 1.0)
+    assert draws.dtype == np.float32 and draws.shape == (4000, 8)
+    assert abs(draws.mean()) < 0.02 and abs(draws.std() - 1.0) < 0.02   # N(0, 1), not zeros or the mean
+    assert abs(np.mean(np.abs(draws) < 1.0) - 0.6827) < 0.01            # and normal, not uniform
+    assert not np.array_equal(draws, imputed("random", truth, mask, 0, 0.5))  # another rate, other draws
+    assert not np.array_equal(draws, imputed("random", truth, mask, 1, 1.0))  # another seed, other draws
+
+
 def test_variant_names():
     assert parse_variant("original") == (None, None)
     assert parse_variant("t2i-qwen2.5-vl-7b") == ("t2i", "qwen2.5-vl-7b")

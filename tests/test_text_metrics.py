@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from mmpcbench.metrics.text import BertScorer, normalise_text, text_scores, tfidf_pair_exact
 
@@ -46,13 +46,25 @@ def _random_texts(rng, n, vocabulary):
     return [" ".join(rng.choice(words, size=rng.integers(1, 14))) for _ in range(n)]
 
 
-@pytest.mark.parametrize("max_features", [1000, 6])
+def _pair_vocabulary(reference, hypothesis):
+    """The number of terms of a pair's own TF-IDF fit (0 when it has none)."""
+    try:
+        fit = CountVectorizer(stop_words="english", ngram_range=(1, 2)).fit([reference, hypothesis])
+    except ValueError:
+        return 0
+    return len(fit.vocabulary_)
+
+
+@pytest.mark.parametrize("max_features", [1000, 20])
 def test_vectorised_per_pair_tfidf_equals_scikit_learn_fit_per_pair(max_features):
     rng = np.random.default_rng(3)
     vocabulary = [f"w{i}" for i in range(40)] + ["red", "blue", "shirt", "hat", "card"]
     refs = _random_texts(rng, 200, vocabulary)
     hyps = _random_texts(rng, 200, vocabulary)
     hyps[:3] = ["the and of", "with", "for the"]  # only stop words: a zero TF-IDF vector
+    # the vectorised path computes the pairs within max_features; the others are fitted one by one
+    within = [_pair_vocabulary(normalise_text(r), normalise_text(h)) <= max_features for r, h in zip(refs, hyps)]
+    assert sum(within) >= 80 and (max_features == 1000) == all(within)
     scores = text_scores(refs, hyps, metrics=["cosine", "euclidean"], max_features=max_features)
     for i, (ref, hyp) in enumerate(zip(refs, hyps)):
         expected = tfidf_pair_exact(normalise_text(ref), normalise_text(hyp), {"max_features": max_features})
