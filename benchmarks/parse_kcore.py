@@ -13,7 +13,7 @@ the same files:
 It checks that both give the same k-core, and prints wall time, rows/s and peak RSS of each, and the
 ratios. Usage::
 
-    python benchmarks/parse_kcore.py                 # 10M reviews (the README figures)
+    python benchmarks/parse_kcore.py                 # 10M reviews (the figures in docs/benchmarks.md)
     python benchmarks/parse_kcore.py --reviews 1e6   # quicker
 """
 

@@ -15,7 +15,7 @@ Written files (for each category, under ``out_dir``)::
     raw/review_categories/{Category}.jsonl.gz      reviews, one JSON object per line
     raw/meta_categories/meta_{Category}.jsonl.gz   item metadata
     images/{Category}/{parent_asin}.jpg            cover images, referenced by ``image_base_url``
-    flaws_{Category}.json                          what was injected, for tests and the README
+    flaws_{Category}.json                          what was injected, for tests and docs/demo.md
 
 Everything is a pure function of ``seed`` and the size arguments: two runs give byte-identical files
 (gzip is written with ``mtime=0``).
