@@ -32,45 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from PIL import Image, ImageDraw
 
+from mmpcbench.demo.covers import draw_cover
+# the vocabulary is re-exported here: callers name mmpcbench.demo.catalogue.COLOURS and its siblings
+from mmpcbench.demo.vocabulary import BRANDS, COLOURS, MATERIALS, PATTERNS, PRODUCT_TYPES, SHAPES  # noqa: F401
 from mmpcbench.io import atomic_path
 from mmpcbench.seeds import derive_seed
-
-# --- the attribute vocabulary ---------------------------------------------------------------------
-
-PRODUCT_TYPES: dict[str, list[str]] = {
-    "All_Beauty": ["lipstick", "hair brush", "perfume bottle", "compact mirror", "face cream", "nail file"],
-    "Arts_Crafts_and_Sewing": ["sketchbook", "paint set", "yarn ball", "sewing kit", "brush set", "stamp"],
-    "Electronics": ["headphones", "charger", "speaker", "mouse", "keyboard", "webcam"],
-    "Home_and_Kitchen": ["mug", "cutting board", "pillow", "vase", "lamp", "towel"],
-    "Industrial_and_Scientific": ["beaker", "tape roll", "safety glasses", "gauge", "clamp", "label maker"],
-    "Musical_Instruments": ["guitar pick", "drum pad", "capo", "tuner", "strap", "harmonica"],
-    "Office_Products": ["notebook", "stapler", "desk organizer", "pen set", "binder", "calculator"],
-    "Toys_and_Games": ["puzzle", "building blocks", "plush toy", "board game", "kite", "yo-yo"],
-    "Video_Games": ["controller", "headset", "game case", "charging dock", "memory card", "steering wheel"],
-}
-SHAPES = ["circle", "square", "triangle", "diamond", "hexagon", "star"]  # product type i is drawn as SHAPES[i]
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "red": (204, 40, 40),
-    "blue": (40, 80, 200),
-    "green": (40, 160, 70),
-    "yellow": (235, 200, 40),
-    "purple": (130, 50, 170),
-    "orange": (240, 130, 30),
-    "black": (30, 30, 30),
-    "pink": (240, 120, 170),
-}
-PATTERNS = ["solid", "striped", "dotted", "checked"]
-MATERIALS: dict[str, tuple[int, int, int]] = {
-    "plastic": (245, 245, 245),
-    "metal": (170, 175, 185),
-    "wooden": (190, 140, 90),
-    "fabric": (225, 210, 180),
-    "glass": (200, 230, 240),
-}
-BRANDS = ["Lumora", "Kestrel", "Novabright", "Tidewell", "Orchard & Co", "Pinecraft", "Zentro", "Amberly"]
-IMAGE_SIZE = 128
 
 
 @dataclass(frozen=True)
@@ -280,19 +247,42 @@ def _write_reviews(
     rng: np.random.Generator,
     chunk_rows: int,
 ) -> dict:
-    n_users = size.n_users
+    """Draw the users and their reviews, inject the review flaws, write the reviews file; return the
+    flaw counts. The draws from ``rng`` happen in a fixed order: users, choices, times, fields, flaws."""
+    users = _draw_users(category, items.height, size, rng)
+    reviewer, item, rating = _draw_choices(category, items, users, rng)
+    timestamp = _draw_times(users["per_user"], rng)
+    reviews = _review_records(items, users["ids"], reviewer, item, rating, timestamp, rng)
+    reviews, extra_lines, flaws = _review_flaws(reviews, rng)
+    path = out / "raw" / "review_categories" / f"{category}.jsonl.gz"
+    _write_gzip_lines(path, _chunks_with_lines(reviews, extra_lines, chunk_rows, rng))
+    return {"reviews": reviews.height, **flaws}
+
+
+def _draw_users(category: str, n_items: int, size: CatalogueSize, rng: np.random.Generator) -> dict:
+    """Each user's review count, id and latent preferences (a colour, a product type, a pattern)."""
     # reviews per user: 1 + floor of a log-normal draw; E[1 + floor(X)] ≈ E[X] + 0.5, so E[X] is set
     # to mean - 0.5 and the configured mean is the realised one
     sigma = 0.9
     mu = math.log(max(size.mean_reviews_per_user - 0.5, 0.5)) - sigma**2 / 2
-    per_user = 1 + np.floor(rng.lognormal(mu, sigma, n_users)).astype(np.int64)
-    per_user = np.minimum(per_user, items.height // 2)
-    n_reviews = int(per_user.sum())
-    user_ids = np.array(_asins(rng, n_users, "A", 27))
-    fav_colour = rng.integers(0, len(COLOURS), n_users)
-    fav_type = rng.integers(0, len(PRODUCT_TYPES[category]), n_users)
-    fav_pattern = rng.integers(0, len(PATTERNS), n_users)
+    per_user = 1 + np.floor(rng.lognormal(mu, sigma, size.n_users)).astype(np.int64)
+    per_user = np.minimum(per_user, n_items // 2)
+    ids = np.array(_asins(rng, size.n_users, "A", 27))
+    return {
+        "per_user": per_user,
+        "ids": ids,
+        "colour": rng.integers(0, len(COLOURS), size.n_users),
+        "type": rng.integers(0, len(PRODUCT_TYPES[category]), size.n_users),
+        "pattern": rng.integers(0, len(PATTERNS), size.n_users),
+    }
 
+
+def _draw_choices(category: str, items: pl.DataFrame, users: dict, rng: np.random.Generator):
+    """Which item each review is of, and its rating: users choose by their preferences (colour and
+    type, colour, type and pattern, or popularity alone) and rate by how many of them the item meets.
+    Returns (reviewer index, item index, rating) per review."""
+    per_user = users["per_user"]
+    n_reviews = int(per_user.sum())
     colour = items["colour"].to_numpy()
     kind = items["type"].to_numpy()
     pattern = items["pattern"].to_numpy()
@@ -303,35 +293,43 @@ def _write_reviews(
     by_type_pattern = _cell_sampler(kind * len(PATTERNS) + pattern, popularity, n_types * len(PATTERNS))
     overall = _cell_sampler(np.zeros(len(popularity), dtype=np.int64), popularity, 1)
 
-    reviewer = np.repeat(np.arange(n_users), per_user)
+    reviewer = np.repeat(np.arange(len(per_user)), per_user)
+    fav_colour, fav_type, fav_pattern = (users[key][reviewer] for key in ("colour", "type", "pattern"))
     choice = rng.random(n_reviews)
     u = rng.random(n_reviews)
     item = np.where(
         choice < 0.45,
-        _draw(by_colour_type, fav_colour[reviewer] * n_types + fav_type[reviewer], u),
+        _draw(by_colour_type, fav_colour * n_types + fav_type, u),
         np.where(
             choice < 0.65,
-            _draw(by_colour, fav_colour[reviewer], u),
+            _draw(by_colour, fav_colour, u),
             np.where(
                 choice < 0.85,
-                _draw(by_type_pattern, fav_type[reviewer] * len(PATTERNS) + fav_pattern[reviewer], u),
+                _draw(by_type_pattern, fav_type * len(PATTERNS) + fav_pattern, u),
                 _draw(overall, np.zeros(n_reviews, dtype=np.int64), u),
             ),
         ),
     )
-    match = (
-        (colour[item] == fav_colour[reviewer]).astype(float)
-        + (kind[item] == fav_type[reviewer])
-        + (pattern[item] == fav_pattern[reviewer])
-    )
+    match = (colour[item] == fav_colour).astype(float) + (kind[item] == fav_type) + (pattern[item] == fav_pattern)
     rating = np.clip(np.round(2.6 + 0.8 * match + rng.normal(0, 0.9, n_reviews)), 1, 5)
-    # each user reviews over a span of time, in order
-    start = rng.integers(1_420_070_400_000, 1_672_531_200_000, n_users)  # 2015 .. 2023, in ms
+    return reviewer, item, rating
+
+
+def _draw_times(per_user: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Review times (ms): each user reviews over a span of time, in order, starting in 2015..2023."""
+    n_reviews = int(per_user.sum())
+    start = rng.integers(1_420_070_400_000, 1_672_531_200_000, len(per_user))
     gaps = rng.integers(3_600_000, 90 * 86_400_000, n_reviews)
     first_of_user = np.concatenate([[0], np.cumsum(per_user)[:-1]])
     cum_gaps = np.cumsum(gaps)
-    timestamp = start[reviewer] + cum_gaps - np.repeat(cum_gaps[first_of_user], per_user)
+    reviewer = np.repeat(np.arange(len(per_user)), per_user)
+    return start[reviewer] + cum_gaps - np.repeat(cum_gaps[first_of_user], per_user)
 
+
+def _review_records(items: pl.DataFrame, user_ids: np.ndarray, reviewer: np.ndarray, item: np.ndarray,
+                    rating: np.ndarray, timestamp: np.ndarray, rng: np.random.Generator) -> pl.DataFrame:
+    """The review records, with every field of the Amazon 2023 format, in its column order."""
+    n_reviews = len(item)
     asins = np.array(items["parent_asin"].to_list())
     reviews = pl.DataFrame(
         {
@@ -355,124 +353,61 @@ def _write_reviews(
             "verified_purchase": rng.random(n_reviews) < 0.9,
         }
     ).with_columns(pl.lit([], dtype=pl.List(pl.Struct({"small_image_url": pl.String}))).alias("images"))
-    reviews = reviews.select(
+    return reviews.select(
         "rating", "title", "text", "images", "asin", "parent_asin", "user_id", "timestamp",
         "helpful_vote", "verified_purchase",
     )
 
-    # flaws: duplicate (user, item) reviews (a later re-review), reviews without user_id,
-    # reviews of items that have no metadata, malformed lines
+
+def _review_flaws(reviews: pl.DataFrame, rng: np.random.Generator) -> tuple[pl.DataFrame, list[str], dict]:
+    """Inject the review flaws: duplicate (user, item) reviews (a later re-review) as rows, and as extra
+    lines reviews without ``user_id``, reviews of an item without metadata, two malformed lines and a
+    blank line. Returns (reviews with the duplicates, the extra lines, their counts)."""
+    n_reviews = reviews.height
     n_dup = max(3, n_reviews // 200)
     duplicates = reviews.sample(n_dup, seed=int(rng.integers(2**31))).with_columns(
         (pl.col("timestamp") + 86_400_000).alias("timestamp")
     )
     extra_lines = []
-    for k in range(3):
+    for _ in range(3):
         record = reviews.row(int(rng.integers(n_reviews)), named=True)
         record.pop("user_id")
         extra_lines.append(json.dumps(record))
     orphan_asin = "B0NOMETA" + f"{int(rng.integers(100)):02d}"
-    for k in range(3):
+    for _ in range(3):
         record = reviews.row(int(rng.integers(n_reviews)), named=True)
         record["parent_asin"] = record["asin"] = orphan_asin
         extra_lines.append(json.dumps(record))
     broken = json.dumps(reviews.row(0, named=True))
     extra_lines += [broken[: len(broken) // 2], '{"rating": 5.0, "user_id": "A1", }', ""]
-    reviews = pl.concat([reviews, duplicates])
+    counts = {"duplicate_reviews": n_dup, "reviews_without_user_id": 3, "reviews_without_meta": 3,
+              "review_malformed_lines": 2, "review_blank_lines": 1}
+    return pl.concat([reviews, duplicates]), extra_lines, counts
 
+
+def _chunks_with_lines(reviews: pl.DataFrame, extra_lines: list[str], chunk_rows: int,
+                       rng: np.random.Generator) -> list[str]:
+    """The reviews as JSON lines in chunks of ``chunk_rows``, each extra line placed in a random chunk."""
     chunks = []
     positions = rng.integers(0, max(1, reviews.height // chunk_rows + 1), len(extra_lines))
     for c, offset in enumerate(range(0, reviews.height, chunk_rows)):
         text = reviews.slice(offset, chunk_rows).write_ndjson()
         injected = [line for line, p in zip(extra_lines, positions) if p == c]
         chunks.append(text + "".join(line + "\n" for line in injected))
-    path = out / "raw" / "review_categories" / f"{category}.jsonl.gz"
-    _write_gzip_lines(path, chunks)
-    return {
-        "reviews": reviews.height,
-        "duplicate_reviews": n_dup,
-        "reviews_without_user_id": 3,
-        "reviews_without_meta": 3,
-        "review_malformed_lines": 2,
-        "review_blank_lines": 1,
-    }
+    return chunks
 
 
 def _write_gzip_lines(path: Path, chunks: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:
+        with open(tmp, "wb") as raw, gzip.GzipFile(
+            filename=path.name, fileobj=raw, mode="wb", compresslevel=1, mtime=0
+        ) as gz:
             for chunk in chunks:
                 gz.write(chunk.encode("utf-8"))
 
 
 # --- images ---------------------------------------------------------------------------------------
-
-
-def draw_cover(type_index: int, colour: str, pattern: str, material: str, size: int = IMAGE_SIZE) -> Image.Image:
-    """Draw the cover of a product: a background textured by ``material``, and the product's shape
-    (one per product type) filled with ``colour`` and overlaid with ``pattern``."""
-    background = MATERIALS[material]
-    image = Image.new("RGB", (size, size), background)
-    draw = ImageDraw.Draw(image)
-    # material texture: wood grain, brushed metal, fabric weave, glass highlight; plastic stays flat
-    tone = tuple(max(0, c - 25) for c in background)
-    if material == "wooden":
-        for y in range(0, size, 6):
-            draw.arc((-size // 2, y - 8, size * 3 // 2, y + 8), 0, 180, fill=tone)
-    elif material == "metal":
-        for y in range(0, size, 3):
-            draw.line((0, y, size, y), fill=tone if y % 2 else background)
-    elif material == "fabric":
-        for x in range(0, size, 4):
-            draw.line((x, 0, x, size), fill=tone)
-            draw.line((0, x, size, x), fill=tone)
-    elif material == "glass":
-        draw.polygon([(0, 0), (size // 3, 0), (0, size // 3)], fill=(240, 250, 255))
-    fill = COLOURS[colour]
-    mask = Image.new("L", (size, size), 0)
-    _draw_shape(ImageDraw.Draw(mask), SHAPES[type_index], size, 255)
-    body = Image.new("RGB", (size, size), fill)
-    _draw_pattern(ImageDraw.Draw(body), pattern, size, tuple(int(c * 0.55) for c in fill))
-    image.paste(body, (0, 0), mask)
-    return image
-
-
-def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, size: int, fill: int) -> None:
-    m, c = size // 8, size // 2
-    r = c - m
-    if shape == "circle":
-        draw.ellipse((m, m, size - m, size - m), fill=fill)
-    elif shape == "square":
-        draw.rectangle((m + 6, m + 6, size - m - 6, size - m - 6), fill=fill)
-    elif shape == "triangle":
-        draw.polygon([(c, m), (size - m, size - m), (m, size - m)], fill=fill)
-    elif shape == "diamond":
-        draw.polygon([(c, m), (size - m, c), (c, size - m), (m, c)], fill=fill)
-    elif shape == "hexagon":
-        draw.regular_polygon((c, c, r), 6, fill=fill)
-    elif shape == "star":
-        points = []
-        for k in range(10):
-            radius = r if k % 2 == 0 else r * 0.45
-            angle = math.pi / 2 + k * math.pi / 5
-            points.append((c + radius * math.cos(angle), c - radius * math.sin(angle)))
-        draw.polygon(points, fill=fill)
-
-
-def _draw_pattern(draw: ImageDraw.ImageDraw, pattern: str, size: int, ink: tuple[int, int, int]) -> None:
-    if pattern == "striped":
-        for x in range(-size, size, 12):
-            draw.line((x, 0, x + size, size), fill=ink, width=4)
-    elif pattern == "dotted":
-        for y in range(6, size, 14):
-            for x in range(6, size, 14):
-                draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=ink)
-    elif pattern == "checked":
-        for y in range(0, size, 16):
-            for x in range(0, size, 16):
-                if (x // 16 + y // 16) % 2 == 0:
-                    draw.rectangle((x, y, x + 15, y + 15), fill=ink)
 
 
 def _write_images(folder: Path, items: pl.DataFrame, flaws: dict) -> None:
