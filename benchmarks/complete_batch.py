@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,4,16")
     args = parser.parse_args()
 
-    from mmpcbench.completion.mllm import complete_items, load_mllm
+    from mmpcbench.completion.mllm import CompletionRequest, complete_items, load_mllm
     from mmpcbench.demo import draw_cover
     from mmpcbench.demo.catalogue import COLOURS, MATERIALS, PATTERNS
 
@@ -57,13 +57,14 @@ def main() -> None:
     prompt = 'Write the product title as JSON {"title": "..."}.' if args.task == "i2t" else \
         'Product: "{text}". Write an image prompt as JSON {"prompt": "..."}.'
     # warm-up (first-call overheads), not timed
-    complete_items(args.task, {**entry, "batch_size": 2}, prompt, "title", items.head(2), work, work / "warm.parquet",
-                   shard_size=2, model_and_processor=loaded)
+    complete_items(CompletionRequest(args.task, prompt, "title", shard_size=2), {**entry, "batch_size": 2},
+                   items.head(2), work, work / "warm.parquet", model_and_processor=loaded)
     results = {}
     for batch_size in [int(b) for b in args.batch_sizes.split(",")]:
         start = time.perf_counter()
-        complete_items(args.task, {**entry, "batch_size": batch_size}, prompt, "title", items, work,
-                       work / f"out-{batch_size}.parquet", shard_size=args.items, model_and_processor=loaded)
+        complete_items(CompletionRequest(args.task, prompt, "title", shard_size=args.items),
+                       {**entry, "batch_size": batch_size}, items, work, work / f"out-{batch_size}.parquet",
+                       model_and_processor=loaded)
         results[batch_size] = args.items / (time.perf_counter() - start)
     base = results[min(results)]
     print(f"model: {model}  task: {args.task}  items: {args.items}  max new tokens: {args.max_new_tokens}")

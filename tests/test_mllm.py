@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 import mmpcbench.completion.mllm as mllm
-from mmpcbench.completion.mllm import MLLMError, complete_items, load_mllm
+from mmpcbench.completion.mllm import CompletionRequest, MLLMError, complete_items, load_mllm
 from mmpcbench.demo.tiny_models import build_tiny_gemma3, build_tiny_qwen2_5_vl
 
 PROMPTS = {"i2t": 'Write the title as JSON {"title": "..."}.', "t2i": 'Product: "{text}". JSON {"prompt": "..."}.'}
@@ -28,6 +28,11 @@ def items(tmp_path):
     return pl.DataFrame(rows), tmp_path
 
 
+def complete(task, spec, frame, root, out, **options):
+    """complete_items with the test prompts (``options``: the request's shard_size, seed, failure_policy)."""
+    return complete_items(CompletionRequest(task, PROMPTS[task], KEYS[task], **options), spec, frame, root, out)
+
+
 def entry(tiny, family, quantization="none", batch_size=4):
     return {"model": str(tiny[family]), "family": family, "quantization": quantization, "batch_size": batch_size,
             "dtype": "float32" if family == "qwen2_5_vl" else "bfloat16",
@@ -39,14 +44,14 @@ def entry(tiny, family, quantization="none", batch_size=4):
 def test_tiny_model_generates_through_the_real_loading_code(tiny, items, tmp_path, family, quantization, task):
     frame, root = items
     spec = entry(tiny, family, quantization)
-    first = complete_items(task, spec, PROMPTS[task], KEYS[task], frame, root, tmp_path / "a.parquet", shard_size=5)
+    first = complete(task, spec, frame, root, tmp_path / "a.parquet", shard_size=5)
     assert first["parent_asin"].to_list() == [f"B{k}" for k in range(8)]
     assert (first["n_input_tokens"] > 0).all() and first["n_output_tokens"].is_between(0, 6).all()
     assert set(first["parse_status"]) <= {"ok", "repaired", "missing_key", "not_json", "empty"}
     # a random-weight model does not write JSON: the raw answer is kept, never the word "error"
     assert first.filter(pl.col("parse_status") == "not_json")["text"].to_list() == [
         " ".join(r.split()) for r in first.filter(pl.col("parse_status") == "not_json")["raw"]]
-    again = complete_items(task, spec, PROMPTS[task], KEYS[task], frame, root, tmp_path / "b.parquet", shard_size=5)
+    again = complete(task, spec, frame, root, tmp_path / "b.parquet", shard_size=5)
     assert again.drop("seconds").equals(first.drop("seconds"))  # greedy on CPU: deterministic
     assert not (tmp_path / "a.parquet.shards").exists()
 
@@ -64,7 +69,7 @@ def test_images_reach_the_model(tiny, items, tmp_path):
 def test_a_killed_run_resumes_and_redoes_only_missing_shards(tiny, items, tmp_path, monkeypatch):
     frame, root = items
     spec = entry(tiny, "qwen2_5_vl")
-    uninterrupted = complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], frame, root, tmp_path / "u.parquet",
+    uninterrupted = complete("t2i", spec, frame, root, tmp_path / "u.parquet",
                                    shard_size=3)
     real_generate, calls = mllm.generate, []
 
@@ -77,11 +82,11 @@ def test_a_killed_run_resumes_and_redoes_only_missing_shards(tiny, items, tmp_pa
     monkeypatch.setattr(mllm, "generate", dies_on_second_shard)
     out = tmp_path / "r.parquet"
     with pytest.raises(KeyboardInterrupt):
-        complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], frame, root, out, shard_size=3)
+        complete("t2i", spec, frame, root, out, shard_size=3)
     assert not out.exists() and len(list((tmp_path / "r.parquet.shards").glob("*.parquet"))) == 1
     calls.clear()
     monkeypatch.setattr(mllm, "generate", lambda *a: (calls.append(len(a[2])), real_generate(*a))[1])
-    resumed = complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], frame, root, out, shard_size=3)
+    resumed = complete("t2i", spec, frame, root, out, shard_size=3)
     assert calls == [3, 2]  # shards 2 and 3 only
     assert resumed.drop("seconds").equals(uninterrupted.drop("seconds"))
 
@@ -98,7 +103,7 @@ def test_out_of_memory_halves_the_batch(tiny, items, tmp_path, monkeypatch, capl
 
     monkeypatch.setattr(mllm, "generate", small_memory)
     spec = entry(tiny, "gemma3", batch_size=8)
-    result = complete_items("i2t", spec, PROMPTS["i2t"], KEYS["i2t"], frame, root, tmp_path / "o.parquet",
+    result = complete("i2t", spec, frame, root, tmp_path / "o.parquet",
                             shard_size=8)
     assert result.height == 8 and sizes == [8, 4, 2, 2, 2, 2]
     assert "out of memory on a batch of 8; retrying with 4" in caplog.text
@@ -120,18 +125,18 @@ def test_a_corrupt_cover_and_an_empty_text_are_counted_not_fatal(tiny, items, tm
     frame, root = items
     (root / "B2.png").write_bytes(b"<html>not an image</html>")
     spec = entry(tiny, "qwen2_5_vl")
-    result = complete_items("i2t", spec, PROMPTS["i2t"], KEYS["i2t"], frame, root, tmp_path / "i.parquet", shard_size=4)
+    result = complete("i2t", spec, frame, root, tmp_path / "i.parquet", shard_size=4)
     assert dict(zip(result["parent_asin"], result["parse_status"]))["B2"] == "image_error"
     assert result.height == 8 and (result.filter(pl.col("parent_asin") != "B2")["n_input_tokens"] > 0).all()
     texts = frame.with_columns(pl.when(pl.col("parent_asin") == "B5").then(pl.lit("")).otherwise(pl.col("text"))
                                .alias("text"))
-    result = complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], texts, root, tmp_path / "t.parquet", shard_size=4)
+    result = complete("t2i", spec, texts, root, tmp_path / "t.parquet", shard_size=4)
     assert dict(zip(result["parent_asin"], result["parse_status"]))["B5"] == "empty_input"
 
 
 def test_sampling_is_reproducible_with_the_seed(tiny, items, tmp_path):
     frame, root = items
     spec = {**entry(tiny, "gemma3"), "generation": {"do_sample": True, "temperature": 1.0}}
-    runs = [complete_items("t2i", spec, PROMPTS["t2i"], KEYS["t2i"], frame, root, tmp_path / f"{k}.parquet",
+    runs = [complete("t2i", spec, frame, root, tmp_path / f"{k}.parquet",
                            shard_size=4, seed=seed)["raw"].to_list() for k, seed in enumerate((1, 1, 2))]
     assert runs[0] == runs[1] and runs[0] != runs[2]

@@ -25,6 +25,7 @@ import logging
 import math
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -154,70 +155,50 @@ def _free_cache() -> None:
         torch.cuda.empty_cache()
 
 
-def complete_items(
-    task: str, entry: dict, prompt: str, answer_key: str, items: pl.DataFrame, data_root: str | Path,
-    out_path: str | Path, shard_size: int = 256, failure_policy: str = "raw", model_and_processor=None,
-    seed: int = 0,
-) -> pl.DataFrame:
-    """Complete every item (``parent_asin, text, image_path``) with the model of ``entry``; write the
-    result table to ``out_path``.
+@dataclass(frozen=True)
+class CompletionRequest:
+    """What to ask of a model, for one task: the prompt (T→I: with ``{text}``), the JSON key of the
+    answer, what an unparsed answer becomes (:func:`completion_text`), the shard size and the seed of
+    the sampling (when the registry entry samples)."""
+
+    task: str
+    prompt: str
+    answer_key: str
+    failure_policy: str = "raw"
+    shard_size: int = 256
+    seed: int = 0
+
+
+def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame, data_root: str | Path,
+                   out_path: str | Path, model_and_processor=None) -> pl.DataFrame:
+    """Complete every item (``parent_asin, text, image_path``; covers under ``data_root``) with the
+    model of ``entry``; write the result table to ``out_path``.
 
     An item whose cover cannot be opened (I→T) or whose text is empty (T→I) is not sent to the model:
     its ``parse_status`` is ``image_error`` or ``empty_input`` (logged, counted), its text per the policy.
 
-    Work is done in shards of ``shard_size`` items written atomically beside the output
+    Work is done in shards of ``request.shard_size`` items written atomically beside the output
     (``<out>.shards/``); a run that was killed redoes only the shards that are missing. The model is
     loaded only if some shard is missing. Each row: ``parent_asin, raw, text, parse_status,
-    n_input_tokens, n_output_tokens, seconds`` (``text`` after ``failure_policy``; ``seconds`` is the
+    n_input_tokens, n_output_tokens, seconds`` (``text`` after the failure policy; ``seconds`` is the
     item's share of its batch's wall time).
     """
     items = items.sort("parent_asin")
     out_path = Path(out_path)
     shard_dir = out_path.with_name(out_path.name + ".shards")
     shard_dir.mkdir(parents=True, exist_ok=True)
-    n_shards = max(1, math.ceil(items.height / shard_size))
+    n_shards = max(1, math.ceil(items.height / request.shard_size))
     loaded = model_and_processor
     started, done_items, done_tokens = time.time(), 0, 0
-    for index in tqdm(range(n_shards), desc=f"{task} shards", unit="shard", mininterval=10):
-        shard = items.slice(index * shard_size, shard_size)
+    for index in tqdm(range(n_shards), desc=f"{request.task} shards", unit="shard", mininterval=10):
+        shard = items.slice(index * request.shard_size, request.shard_size)
         path = shard_dir / f"shard-{index:05d}-of-{n_shards:05d}.parquet"
         if path.exists() and pl.read_parquet(path, columns=["parent_asin"])["parent_asin"].equals(shard["parent_asin"]):
             continue
         if loaded is None:
             loaded = load_mllm(entry)
-        model, processor = loaded
-        conversations, unusable = [], {}
-        for row in shard.iter_rows(named=True):
-            image = None
-            if task == "i2t":
-                try:
-                    with Image.open(Path(data_root) / row["image_path"]) as opened:
-                        image = opened.convert("RGB")
-                except (OSError, SyntaxError, TypeError) as error:
-                    unusable[row["parent_asin"]] = f"image_error: {error}"
-            elif not (row["text"] or "").strip():
-                unusable[row["parent_asin"]] = "empty_input"
-            if row["parent_asin"] not in unusable:
-                conversations.append(conversation(task, prompt, row["text"], image))
-        for asin, reason in unusable.items():
-            log.warning("%s: not sent to the model (%s)", asin, reason)
-        _seed_everything(seed, index)  # sampling (when configured) is reproducible per shard
-        tick = time.time()
-        outputs = iter(_generate_adaptive(model, processor, conversations, entry["max_new_tokens"][task],
-                                          entry.get("generation", {}), entry.get("batch_size", 8)))
-        seconds = (time.time() - tick) / max(1, len(conversations))
-        rows = []
-        for asin in shard["parent_asin"]:
-            if asin in unusable:  # no input to complete from: counted as its own status, text per policy
-                status = unusable[asin].split(":")[0]
-                rows.append({"parent_asin": asin, "raw": "", "text": completion_text("", None, status, failure_policy),
-                             "parse_status": status, "n_input_tokens": 0, "n_output_tokens": 0, "seconds": 0.0})
-                continue
-            raw, n_in, n_out = next(outputs)
-            value, status = parse_answer(raw, answer_key)
-            rows.append({"parent_asin": asin, "raw": raw, "text": completion_text(raw, value, status, failure_policy),
-                         "parse_status": status, "n_input_tokens": n_in, "n_output_tokens": n_out,
-                         "seconds": seconds})
+        _seed_everything(request.seed, index)  # sampling (when configured) is reproducible per shard
+        rows = _complete_shard(request, entry, loaded, shard, data_root)
         write_parquet(pl.DataFrame(rows, schema=RESULT_SCHEMA), path)
         done_items += shard.height
         done_tokens += sum(row["n_output_tokens"] for row in rows)
@@ -231,7 +212,47 @@ def complete_items(
     shutil.rmtree(shard_dir)
     failures = frame.filter(~pl.col("parse_status").is_in(["ok", "repaired"])).height
     log.info("%s: %d items, %d answers that did not parse (policy: %s)", out_path, frame.height, failures,
-             failure_policy)
+             request.failure_policy)
     return frame
 
 
+def _shard_inputs(request: CompletionRequest, shard: pl.DataFrame, data_root) -> tuple[list, dict[str, str]]:
+    """The conversations of a shard's usable items, and why each other item is not sent to the model."""
+    conversations, unusable = [], {}
+    for row in shard.iter_rows(named=True):
+        image = None
+        if request.task == "i2t":
+            try:
+                with Image.open(Path(data_root) / row["image_path"]) as opened:
+                    image = opened.convert("RGB")
+            except (OSError, SyntaxError, TypeError) as error:
+                unusable[row["parent_asin"]] = f"image_error: {error}"
+        elif not (row["text"] or "").strip():
+            unusable[row["parent_asin"]] = "empty_input"
+        if row["parent_asin"] not in unusable:
+            conversations.append(conversation(request.task, request.prompt, row["text"], image))
+    for asin, reason in unusable.items():
+        log.warning("%s: not sent to the model (%s)", asin, reason)
+    return conversations, unusable
+
+
+def _complete_shard(request: CompletionRequest, entry: dict, loaded, shard: pl.DataFrame, data_root) -> list[dict]:
+    """Generate the answers of one shard (batched, halving on out-of-memory) and parse them: its rows."""
+    model, processor = loaded
+    conversations, unusable = _shard_inputs(request, shard, data_root)
+    tick = time.time()
+    outputs = iter(_generate_adaptive(model, processor, conversations, entry["max_new_tokens"][request.task],
+                                      entry.get("generation", {}), entry.get("batch_size", 8)))
+    seconds = (time.time() - tick) / max(1, len(conversations))
+    policy, rows = request.failure_policy, []
+    for asin in shard["parent_asin"]:
+        if asin in unusable:  # no input to complete from: counted as its own status, text per policy
+            status = unusable[asin].split(":")[0]
+            rows.append({"parent_asin": asin, "raw": "", "text": completion_text("", None, status, policy),
+                         "parse_status": status, "n_input_tokens": 0, "n_output_tokens": 0, "seconds": 0.0})
+            continue
+        raw, n_in, n_out = next(outputs)
+        value, status = parse_answer(raw, request.answer_key)
+        rows.append({"parent_asin": asin, "raw": raw, "text": completion_text(raw, value, status, policy),
+                     "parse_status": status, "n_input_tokens": n_in, "n_output_tokens": n_out, "seconds": seconds})
+    return rows

@@ -59,13 +59,14 @@ def embed_items(rec_items_path, modality: str, spec: dict, data_root, out_path) 
     return frame
 
 
-def complete_with_model(task: str, entry: dict, completion: dict, rec_items_path, data_root, out_path) -> pl.DataFrame:
+def complete_with_model(*, task: str, entry: dict, completion: dict, rec_items_path, data_root, out_path) -> pl.DataFrame:
     """I→T or T→I for every rec item with one MLLM (prompts, answer key, failure policy from config)."""
-    from mmpcbench.completion.mllm import complete_items
+    from mmpcbench.completion.mllm import CompletionRequest, complete_items
 
     items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"])
-    return complete_items(
-        task, entry, completion["prompts"][task], completion["answer_keys"][task], items, data_root, out_path,
-        shard_size=completion.get("shard_size", 256), failure_policy=completion.get("failure_policy", "raw"),
+    request = CompletionRequest(
+        task=task, prompt=completion["prompts"][task], answer_key=completion["answer_keys"][task],
+        failure_policy=completion.get("failure_policy", "raw"), shard_size=completion.get("shard_size", 256),
         seed=completion.get("seed", 0),
     )
+    return complete_items(request, entry, items, data_root, out_path)
