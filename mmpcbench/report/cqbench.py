@@ -23,7 +23,7 @@ from mmpcbench.metrics.image import IMAGE_METRICS, LOWER_IS_BETTER
 from mmpcbench.metrics.pipeline import read_summary
 from mmpcbench.metrics.text import TEXT_METRICS
 from mmpcbench.io import atomic_path
-from mmpcbench.report.figures import pyplot, save_png
+from mmpcbench.report.figures import radar_chart
 from mmpcbench.seeds import derive_seed
 from mmpcbench.report.tables import cell, latex_cell, latex_escape, write_table
 
@@ -290,25 +290,11 @@ def radar_scores(by_method_frame: pl.DataFrame, task: str, methods: list[str]) -
 
 def write_radar(by_method_csv, task: str, methods: list[str], out_png, headers: dict | None = None) -> dict:
     """Figure 3: one radar chart per task, one polygon per method (MLLMs and baselines), legend with the
-    summed normalised score."""
-    plt = pyplot()
-
-    frame = pl.read_csv(by_method_csv)
-    scores = radar_scores(frame, task, methods)
+    summed normalised score (:func:`radar_scores`)."""
+    scores = radar_scores(pl.read_csv(by_method_csv), task, methods)
     metrics = TASK_METRICS[task]
-    angles = np.linspace(0, 2 * np.pi, len(metrics), endpoint=False).tolist()
-    fig = plt.figure(figsize=(6, 6), dpi=100)
-    ax = fig.add_subplot(projection="polar")
-    for method, values in scores.items():
-        points = [values[m] for m in metrics]
-        ax.plot(angles + angles[:1], points + points[:1], linewidth=1.5, label=f"{method} ({sum(points):.2f})")
-        ax.fill(angles + angles[:1], points + points[:1], alpha=0.08)
-    ax.set_xticks(angles)
-    ax.set_xticklabels([(headers or {}).get(m, m) for m in metrics], fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.set_title(f"CQBench {TASK_NAMES[task]}: min-max normalised means (sum ≤ {len(metrics)})", fontsize=10)
-    ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=7)
-    save_png(fig, out_png)
+    radar_chart(scores, metrics, [(headers or {}).get(m, m) for m in metrics],
+                f"CQBench {TASK_NAMES[task]}: min-max normalised means (sum ≤ {len(metrics)})", out_png)
     return scores
 
 

@@ -1,4 +1,5 @@
-"""What every figure writer shares: a headless pyplot and an atomic, byte-stable PNG save."""
+"""What every figure writer shares: a headless pyplot, an atomic, byte-stable PNG save, and the chart
+kinds more than one figure could use (a radar chart)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,24 @@ def save_png(fig, path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
     pyplot().close(fig)
+
+
+def radar_chart(series: dict[str, dict[str, float]], axes: list[str], labels: list[str], title: str, out_png) -> None:
+    """A radar chart of values in [0, 1]: one polygon per entry of ``series`` (name → axis → value) over
+    ``axes`` (labelled ``labels``), its legend entry the name and the sum of its values."""
+    import numpy as np
+
+    plt = pyplot()
+    angles = np.linspace(0, 2 * np.pi, len(axes), endpoint=False).tolist()
+    fig = plt.figure(figsize=(6, 6), dpi=100)
+    ax = fig.add_subplot(projection="polar")
+    for name, values in series.items():
+        points = [values[a] for a in axes]
+        ax.plot(angles + angles[:1], points + points[:1], linewidth=1.5, label=f"{name} ({sum(points):.2f})")
+        ax.fill(angles + angles[:1], points + points[:1], alpha=0.08)
+    ax.set_xticks(angles)
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=7)
+    save_png(fig, out_png)
