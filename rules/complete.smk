@@ -103,13 +103,14 @@ rule complete_text_borrowed:
     output:
         f"{RESULTS}/completions/i2t/{{category}}/{{borrowed}}.parquet",
     params:
+        task="i2t",
         seed=config["completion"]["seed"],
     log:
         f"{LOGS}/complete/i2t/{{category}}/{{borrowed}}.log",
     conda:
         "../envs/data.yaml"
     script:
-        "../workflow_scripts/complete_text_borrowed.py"
+        "../workflow_scripts/complete_borrowed.py"
 
 
 rule complete_image_borrowed:
@@ -118,6 +119,7 @@ rule complete_image_borrowed:
     output:
         manifest=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}/manifest.parquet",
     params:
+        task="t2i",
         seed=config["completion"]["seed"],
         data_root=root_from("rec_items", "interim/{category}/rec_items.parquet"),
         folder=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}",
@@ -127,4 +129,4 @@ rule complete_image_borrowed:
     conda:
         "../envs/data.yaml"
     script:
-        "../workflow_scripts/complete_image_borrowed.py"
+        "../workflow_scripts/complete_borrowed.py"

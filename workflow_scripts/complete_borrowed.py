@@ -1,4 +1,5 @@
-"""Rule complete_text_borrowed: I→T by a borrowing method (a control or a baseline of mmpcbench.completion.methods)."""
+"""Rules complete_text_borrowed / complete_image_borrowed: I→T or T→I by a borrowing method (a control
+or a baseline of mmpcbench.completion.methods)."""
 import sys
 from pathlib import Path
 
@@ -7,11 +8,15 @@ from mmpcbench.completion.pipeline import complete_by_borrowing
 from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
+params = snakemake.params
 complete_by_borrowing(
-    task="i2t",
+    task=params.task,
     method=snakemake.wildcards.borrowed,
     rec_items_path=snakemake.input.rec_items,
     out_path=snakemake.output[0],
-    seed=snakemake.params.seed,
+    seed=params.seed,
     inputs={name: path for name, path in snakemake.input.items() if name != "rec_items"},
+    data_root=params.get("data_root"),
+    image_folder=params.get("folder"),
+    results_root=params.get("results_root"),
 )
