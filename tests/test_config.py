@@ -62,3 +62,28 @@ def test_category_override_merges_nested_keys(paper_config):
     view = selection_for(paper_config, "All_Beauty")
     assert view["strategy"] == "kcore" and view["kcore"]["k"] == 3 and view["kcore"]["seed"] == 2026
     assert selection_for(paper_config, "Video_Games")["kcore"]["k"] == 5
+
+
+def test_an_unregistered_control_is_named_with_the_known_ones(paper_config):
+    config = copy.deepcopy(paper_config)
+    config["completion"]["controls"] = ["ground_truth", "reversed"]
+    with pytest.raises(ConfigError, match=r"completion.controls.*\['reversed'\].*known: \['empty', 'ground_truth'"):
+        validate_config(config)
+
+
+def test_a_control_listed_as_baseline_is_refused(paper_config):
+    config = copy.deepcopy(paper_config)
+    config["completion"]["baselines"] = ["retrieval", "shuffled"]
+    with pytest.raises(ConfigError, match=r"completion.baselines.*\['shuffled'\]"):
+        validate_config(config)
+
+
+def test_resources_without_cpus_get_one_cpu(paper_config):
+    config = copy.deepcopy(paper_config)
+    del config["diffusion"]["resources"]["cpus_per_task"]
+    first = next(iter(config["models"]))
+    config["models"][first]["resources"].pop("cpus_per_task", None)
+    validate_config(config)
+    assert config["diffusion"]["resources"]["cpus_per_task"] == 1
+    assert config["models"][first]["resources"]["cpus_per_task"] == 1
+    assert config["recbench"]["resources"]["cpus_per_task"] == 4  # a given value is kept
