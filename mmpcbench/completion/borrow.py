@@ -5,7 +5,7 @@ item, whose modality it receives (a ``source_asin``; null means nothing: an empt
 These functions write the completion contract shared by every method:
 
 - I→T: one row per item: ``parent_asin, raw, text, parse_status, n_input_tokens, n_output_tokens,
-  seconds, source_asin``;
+  source_asin``;
 - T→I: one image per item in a folder and a manifest ``parent_asin, image_path, source_asin, status``
   (paths relative to the results root). Source images are copied byte for byte; the grey image of an
   item with no source has the size of the item's original image.
@@ -24,7 +24,7 @@ from mmpcbench.io import atomic_path
 GREY = (128, 128, 128)
 TEXT_SCHEMA = {
     "parent_asin": pl.String, "raw": pl.String, "text": pl.String, "parse_status": pl.String,
-    "n_input_tokens": pl.Int64, "n_output_tokens": pl.Int64, "seconds": pl.Float64, "source_asin": pl.String,
+    "n_input_tokens": pl.Int64, "n_output_tokens": pl.Int64, "source_asin": pl.String,
 }
 IMAGE_SCHEMA = {"parent_asin": pl.String, "image_path": pl.String, "source_asin": pl.String, "status": pl.String}
 
@@ -37,7 +37,7 @@ def borrowed_texts(items: pl.DataFrame, sources: pl.Series, status: str) -> pl.D
     return pl.DataFrame(
         {
             "parent_asin": items["parent_asin"], "raw": texts, "text": texts, "parse_status": [status] * n,
-            "n_input_tokens": [None] * n, "n_output_tokens": [None] * n, "seconds": [0.0] * n,
+            "n_input_tokens": [None] * n, "n_output_tokens": [None] * n,
             "source_asin": sources,
         },
         schema=TEXT_SCHEMA,

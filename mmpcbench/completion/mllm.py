@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 FAMILIES = {"qwen2_5_vl": {"dtype": "float16"}, "gemma3": {"dtype": "bfloat16"}}
 RESULT_SCHEMA = {
     "parent_asin": pl.String, "raw": pl.String, "text": pl.String, "parse_status": pl.String,
-    "n_input_tokens": pl.Int64, "n_output_tokens": pl.Int64, "seconds": pl.Float64,
+    "n_input_tokens": pl.Int64, "n_output_tokens": pl.Int64,
 }
 
 
@@ -180,8 +180,9 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
     Work is done in shards of ``request.shard_size`` items written atomically beside the output
     (``<out>.shards/``); a run that was killed redoes only the shards that are missing. The model is
     loaded only if some shard is missing. Each row: ``parent_asin, raw, text, parse_status,
-    n_input_tokens, n_output_tokens, seconds`` (``text`` after the failure policy; ``seconds`` is the
-    item's share of its batch's wall time).
+    n_input_tokens, n_output_tokens`` (``text`` after the failure policy). Wall times go to the log, not
+    to the table, so that two clean runs write the same bytes. A kept shard that cannot be read (a copy
+    cut short) is logged with its path and redone.
     """
     items = items.sort("parent_asin")
     out_path = Path(out_path)
@@ -193,7 +194,7 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
     for index in tqdm(range(n_shards), desc=f"{request.task} shards", unit="shard", mininterval=10):
         shard = items.slice(index * request.shard_size, request.shard_size)
         path = shard_dir / f"shard-{index:05d}-of-{n_shards:05d}.parquet"
-        if path.exists() and pl.read_parquet(path, columns=["parent_asin"])["parent_asin"].equals(shard["parent_asin"]):
+        if _complete_shard_file(path, shard):
             continue
         if loaded is None:
             loaded = load_mllm(entry)
@@ -214,6 +215,18 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
     log.info("%s: %d items, %d answers that did not parse (policy: %s)", out_path, frame.height, failures,
              request.failure_policy)
     return frame
+
+
+def _complete_shard_file(path: Path, shard: pl.DataFrame) -> bool:
+    """Whether ``path`` holds this shard, finished; an unreadable file is logged and removed (redone)."""
+    if not path.exists():
+        return False
+    try:
+        return pl.read_parquet(path, columns=["parent_asin"])["parent_asin"].equals(shard["parent_asin"])
+    except Exception as error:  # polars raises several kinds for a file cut short
+        log.warning("%s: unreadable (%s: %s); this shard is redone", path, type(error).__name__, error)
+        path.unlink()
+        return False
 
 
 def _shard_inputs(request: CompletionRequest, shard: pl.DataFrame, data_root) -> tuple[list, dict[str, str]]:
@@ -243,16 +256,16 @@ def _complete_shard(request: CompletionRequest, entry: dict, loaded, shard: pl.D
     tick = time.time()
     outputs = iter(_generate_adaptive(model, processor, conversations, entry["max_new_tokens"][request.task],
                                       entry.get("generation", {}), entry.get("batch_size", 8)))
-    seconds = (time.time() - tick) / max(1, len(conversations))
+    log.info("%d answers generated in %.2f s", len(conversations), time.time() - tick)
     policy, rows = request.failure_policy, []
     for asin in shard["parent_asin"]:
         if asin in unusable:  # no input to complete from: counted as its own status, text per policy
             status = unusable[asin].split(":")[0]
             rows.append({"parent_asin": asin, "raw": "", "text": completion_text("", None, status, policy),
-                         "parse_status": status, "n_input_tokens": 0, "n_output_tokens": 0, "seconds": 0.0})
+                         "parse_status": status, "n_input_tokens": 0, "n_output_tokens": 0})
             continue
         raw, n_in, n_out = next(outputs)
         value, status = parse_answer(raw, request.answer_key)
         rows.append({"parent_asin": asin, "raw": raw, "text": completion_text(raw, value, status, policy),
-                     "parse_status": status, "n_input_tokens": n_in, "n_output_tokens": n_out, "seconds": seconds})
+                     "parse_status": status, "n_input_tokens": n_in, "n_output_tokens": n_out})
     return rows

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import shutil
 import time
 import urllib.error
@@ -135,6 +136,12 @@ def download(
 # --- images ---------------------------------------------------------------------------------------
 
 
+def _without_addresses(error: Exception) -> str:
+    """An error message without the memory addresses Python puts in object reprs (PIL's "cannot identify
+    image file <_io.BytesIO object at 0x7f…>"): the same on every run."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", str(error))
+
+
 def _decode(data: bytes) -> str:
     """Return the image format (``JPEG``, ``PNG``, …) if ``data`` decodes fully, else raise."""
     with Image.open(io.BytesIO(data)) as image:
@@ -164,7 +171,8 @@ def fetch_image(url: str, destination_stem: Path, retries: int = 3, backoff: flo
                 image_format = _decode(data)
             except (UnidentifiedImageError, OSError, SyntaxError) as error:
                 head = data[:40].decode("ascii", errors="replace").strip()
-                raise FetchError(url, f"not a decodable image ({len(data)} bytes, starts {head!r}): {error}", False)
+                raise FetchError(url, f"not a decodable image ({len(data)} bytes, starts {head!r}): "
+                                      f"{_without_addresses(error)}", False)
             if image_format == "JPEG":
                 path = destination_stem.with_suffix(".jpg")
                 with atomic_path(path) as tmp:
