@@ -294,5 +294,9 @@ def root_from(name, tail):
     return root
 
 
+# the item covers' root, from the rec-items table a job reads (its image_path are relative to DATA)
+rec_items_root = root_from("rec_items", "interim/{category}/rec_items.parquet")
+
+
 def download_url(wildcards):
     return source_url(wildcards.category, wildcards.kind)

@@ -13,7 +13,7 @@ rule complete_mllm:
     params:
         entry=model_entry,
         completion=config["completion"],
-        data_root=root_from("rec_items", "interim/{category}/rec_items.parquet"),
+        data_root=rec_items_root,
     threads: job_threads("models")
     resources:
         **job_resources("models"),
@@ -85,7 +85,7 @@ rule embed_items:
         f"{RESULTS}/embeddings/{{category}}/{{modality}}.parquet",
     params:
         spec=encoder_spec,
-        data_root=root_from("rec_items", "interim/{category}/rec_items.parquet"),
+        data_root=rec_items_root,
     threads: job_threads("encoders")
     resources:
         **job_resources("encoders"),
@@ -121,7 +121,7 @@ rule complete_image_borrowed:
     params:
         task="t2i",
         seed=config["completion"]["seed"],
-        data_root=root_from("rec_items", "interim/{category}/rec_items.parquet"),
+        data_root=rec_items_root,
         folder=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}",
         results_root=root_from("manifest", "generated_images/{category}/{borrowed}/manifest.parquet"),
     log:

@@ -67,26 +67,35 @@ def test_images_reach_the_model(tiny, items, tmp_path):
     assert "pixel_values" in inputs and inputs["pixel_values"].numel() > 0
 
 
-def test_a_killed_run_resumes_and_redoes_only_missing_shards(tiny, items, tmp_path, monkeypatch):
-    frame, root = items
-    spec = entry(tiny, "qwen2_5_vl")
-    uninterrupted = complete("t2i", spec, frame, root, tmp_path / "u.parquet",
-                                   shard_size=3)
+def count_generate_calls(monkeypatch, kill_at=None):
+    """Record the batch size of every ``generate`` call; with ``kill_at``, that call is killed instead."""
     real_generate, calls = mllm.generate, []
 
-    def dies_on_second_shard(model, processor, conversations, *args):
+    def counted(model, processor, conversations, *args):
         calls.append(len(conversations))
-        if len(calls) == 2:
+        if len(calls) == kill_at:
             raise KeyboardInterrupt("killed")
         return real_generate(model, processor, conversations, *args)
 
-    monkeypatch.setattr(mllm, "generate", dies_on_second_shard)
-    out = tmp_path / "r.parquet"
+    monkeypatch.setattr(mllm, "generate", counted)
+    return calls
+
+
+def killed_run(monkeypatch, kill_at, *args, **options):
+    """``complete(*args)`` killed at the ``kill_at``-th generate call."""
+    count_generate_calls(monkeypatch, kill_at)
     with pytest.raises(KeyboardInterrupt):
-        complete("t2i", spec, frame, root, out, shard_size=3)
+        complete(*args, **options)
+
+
+def test_a_killed_run_resumes_and_redoes_only_missing_shards(tiny, items, tmp_path, monkeypatch):
+    frame, root = items
+    spec = entry(tiny, "qwen2_5_vl")
+    uninterrupted = complete("t2i", spec, frame, root, tmp_path / "u.parquet", shard_size=3)
+    out = tmp_path / "r.parquet"
+    killed_run(monkeypatch, 2, "t2i", spec, frame, root, out, shard_size=3)
     assert not out.exists() and len(list((tmp_path / "r.parquet.shards").glob("*.parquet"))) == 1
-    calls.clear()
-    monkeypatch.setattr(mllm, "generate", lambda *a: (calls.append(len(a[2])), real_generate(*a))[1])
+    calls = count_generate_calls(monkeypatch)
     resumed = complete("t2i", spec, frame, root, out, shard_size=3)
     assert calls == [3, 2]  # shards 2 and 3 only
     assert resumed.equals(uninterrupted)
@@ -97,22 +106,11 @@ def test_a_truncated_shard_is_redone(tiny, items, tmp_path, monkeypatch, caplog)
     frame, root = items
     spec = entry(tiny, "qwen2_5_vl")
     full = complete("t2i", spec, frame, root, tmp_path / "u.parquet", shard_size=3)
-    real_generate, calls = mllm.generate, []
-
-    def dies_on_third_shard(model, processor, conversations, *args):
-        calls.append(len(conversations))
-        if len(calls) == 3:
-            raise KeyboardInterrupt("killed")
-        return real_generate(model, processor, conversations, *args)
-
-    monkeypatch.setattr(mllm, "generate", dies_on_third_shard)
     out = tmp_path / "r.parquet"
-    with pytest.raises(KeyboardInterrupt):
-        complete("t2i", spec, frame, root, out, shard_size=3)
+    killed_run(monkeypatch, 3, "t2i", spec, frame, root, out, shard_size=3)
     first = sorted((tmp_path / "r.parquet.shards").glob("*.parquet"))[0]
     first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])  # a copy cut short
-    calls.clear()
-    monkeypatch.setattr(mllm, "generate", lambda *a: (calls.append(len(a[2])), real_generate(*a))[1])
+    calls = count_generate_calls(monkeypatch)
     resumed = complete("t2i", spec, frame, root, out, shard_size=3)
     assert calls == [3, 2]  # the cut shard and the missing one
     assert f"{first}: unreadable" in caplog.text

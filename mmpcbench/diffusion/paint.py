@@ -2,8 +2,8 @@
 
 Settings (``config.diffusion``) default to the authors': stabilityai/stable-diffusion-3.5-large-turbo,
 4 steps, guidance 0 (no classifier-free guidance), T5 ``max_sequence_length`` 512, 1024×1024 — but
-each item is **seeded** (theirs was not): its generator is seeded with ``derive_seed(seed, parent_asin)`` (:mod:`mmpcbench.seeds`),
-so an item's image does not depend on the batch it was painted in, and a rerun repaints it exactly.
+each item is **seeded** (theirs was not): its generator is seeded with ``derive_seed(seed,
+parent_asin)`` (:mod:`mmpcbench.seeds`), so an item's image does not depend on the batch it was painted in, and a rerun repaints it exactly.
 
 An answer that failed to parse (``parse_status`` not ``ok``/``repaired``) is **not a prompt** and is
 never painted as one (the authors' code painted the word ``error``): under ``on_failed_prompt: skip``

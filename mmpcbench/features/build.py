@@ -1,7 +1,7 @@
 """Item features per variant and missing rate, in MMRec's layout (one row per itemID).
 
-A **variant** is ``original`` (the items' own features) or ``<task>-<method>``: for I→T the items' text features are replaced,
-for T→I their image features. ``method`` is a completion method (an MLLM, the retrieval baseline, a
+A **variant** is ``original`` (the items' own features) or ``<task>-<method>``: for I→T the items' text
+features are replaced, for T→I their image features. ``method`` is a completion method (an MLLM, the retrieval baseline, a
 control) or an imputation baseline: ``zeros`` and ``random`` (N(0, 1), the authors' two baselines) and
 ``mean`` (ours: the mean feature of the items whose modality is not masked; at rate 1.0, where none is
 left, the mean over all items).

@@ -24,8 +24,8 @@ from mmpcbench.metrics.pipeline import read_summary
 from mmpcbench.metrics.text import TEXT_METRICS
 from mmpcbench.io import atomic_path
 from mmpcbench.report.figures import radar_chart
-from mmpcbench.seeds import derive_seed
 from mmpcbench.report.tables import cell, latex_cell, latex_escape, write_table
+from mmpcbench.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
