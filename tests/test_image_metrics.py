@@ -15,7 +15,8 @@ from mmpcbench.metrics.image import (
     fid,
     frechet_distance,
     image_scores,
-    resize_bilinear,
+    read_image,
+    resize_uint8,
     to_rgb,
 )
 
@@ -80,11 +81,24 @@ def test_ssim_equals_an_independent_computation():
     assert scores["ssim"][0] == pytest.approx(_ssim_by_hand(a / 255, b / 255), abs=1e-9)
 
 
-def test_generated_image_is_resized_to_the_reference_size_bilinearly():
+def _float_first_resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The order the authors did not use: float first, then bilinear (half-pixel centres, no antialias)."""
+    x = torch.from_numpy(array.astype(np.float32) / 255).permute(2, 0, 1)[None].double()
+    y = torch.nn.functional.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+    return y[0].permute(1, 2, 0).numpy()
+
+
+def test_generated_image_is_resized_as_uint8_by_opencv_before_the_float_conversion():
+    import cv2
+
     reference, generated = _noise(4, (48, 64, 3)), _noise(5, (20, 30, 3))
-    resized = resize_bilinear(generated.astype(np.float32) / 255, 48, 64)
-    expected = float(np.mean((reference / 255 - resized.astype(np.float64)) ** 2))
-    assert image_scores([reference], [generated], metrics=["mse"])["mse"][0] == pytest.approx(expected, rel=1e-6)
+    resized = cv2.resize(generated, (64, 48), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+    expected = float(np.mean((reference.astype(np.float32) / 255 - resized).astype(np.float64) ** 2))
+    got = image_scores([reference], [generated], metrics=["mse"])["mse"][0]
+    assert got == pytest.approx(expected, rel=1e-6)
+    # resizing floats first gives another number: the order matters, and ours is the authors'
+    other = float(np.mean((reference / 255 - _float_first_resize(generated, 48, 64)) ** 2))
+    assert abs(got - other) > 1e-6
     # a uniform image stays uniform: same colour at another size is a perfect match
     same = image_scores([np.full((64, 64, 3), 90, np.uint8)], [np.full((9, 13, 3), 90, np.uint8)], metrics=PIXELS)
     assert same["mse"][0] == pytest.approx(0.0, abs=1e-12)
@@ -93,18 +107,55 @@ def test_generated_image_is_resized_to_the_reference_size_bilinearly():
 def test_fixed_size_option_resizes_both_images():
     reference, generated = _noise(6, (40, 60, 3)), _noise(7, (100, 100, 3))
     scores = image_scores([reference], [generated], metrics=["mse"], size=32)
-    a = resize_bilinear(reference.astype(np.float32) / 255, 32, 32)
-    b = resize_bilinear(generated.astype(np.float32) / 255, 32, 32)
-    assert scores["mse"][0] == pytest.approx(float(np.mean((a.astype(np.float64) - b) ** 2)), rel=1e-6)
+    a = resize_uint8(reference, 32, 32).astype(np.float64) / 255
+    b = resize_uint8(generated, 32, 32).astype(np.float64) / 255
+    assert scores["mse"][0] == pytest.approx(float(np.mean((a - b) ** 2)), rel=1e-6)
+
+
+def test_clip_sees_the_generated_image_at_the_reference_size(encoder):
+    reference, generated = _noise(20, (60, 100, 3)), _noise(21, (128, 128, 3))
+    got = image_scores([reference], [generated], metrics=["clip"], clip_encoder=encoder, clip=LITE0)["clip"][0]
+
+    def cosine(a, b):
+        a, b = encoder.pil([Image.fromarray(a)])[0], encoder.pil([Image.fromarray(b)])[0]
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    assert got == pytest.approx(cosine(reference, resize_uint8(generated, 60, 100)), abs=1e-6)
+    assert abs(got - cosine(reference, generated)) > 1e-4  # encoding it at its own size differs
 
 
 def test_grayscale_and_rgba_inputs_are_converted_to_rgb():
     gray = _noise(8, (64, 64))
     assert to_rgb(gray).shape == (64, 64, 3) and (to_rgb(gray)[..., 1] == gray).all()
-    rgba = np.dstack([_noise(9), np.zeros((64, 80, 1), np.uint8)])  # fully transparent → white
-    assert (to_rgb(rgba) == 255).all()
     scores = image_scores([np.stack([gray] * 3, axis=2)], [Image.fromarray(gray, mode="L")], metrics=PIXELS)
     assert scores["mse"][0] == 0.0
+
+
+def test_alpha_is_dropped_not_composited_as_the_authors_imread():
+    rgb_a, rgb_b = _noise(30, (40, 30, 3)), _noise(31, (40, 30, 3))
+    alpha = np.random.default_rng(32).integers(0, 256, (40, 30, 1), dtype=np.uint8)
+    rgba_a, rgba_b = np.dstack([rgb_a, alpha]), np.dstack([rgb_b, alpha])
+    assert (to_rgb(rgba_a) == rgb_a).all()
+    assert (to_rgb(Image.fromarray(rgba_a, mode="RGBA")) == rgb_a).all()
+    stored = image_scores([rgba_a], [rgba_b], metrics=PIXELS)
+    plain = image_scores([rgb_a], [rgb_b], metrics=PIXELS)
+    assert stored["psnr"][0] == plain["psnr"][0] and stored["ssim"][0] == plain["ssim"][0]
+
+
+def test_read_image_decodes_as_opencv_and_drops_alpha(tmp_path):
+    import cv2
+
+    rgba = np.dstack([_noise(33, (40, 30, 3)), np.full((40, 30, 1), 7, np.uint8)])
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "a.png")
+    assert (read_image(tmp_path / "a.png") == rgba[:, :, :3]).all()
+    photo = _noise(34, (48, 64, 3))
+    Image.fromarray(photo).save(tmp_path / "b.jpg", quality=90)
+    assert (read_image(tmp_path / "b.jpg") == cv2.imread(str(tmp_path / "b.jpg"))[:, :, ::-1]).all()
+    Image.fromarray(photo).save(tmp_path / "c.gif")  # OpenCV cannot read GIF: PIL's decoding
+    assert read_image(tmp_path / "c.gif").shape == (48, 64, 3)
+    (tmp_path / "d.jpg").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="d.jpg"):
+        read_image(tmp_path / "d.jpg")
 
 
 def test_missing_generated_image_gives_null_in_every_column(encoder, lpips_rand):
@@ -169,3 +220,31 @@ def test_random_lpips_backbone_is_drawn_from_its_seed():
     again = LpipsScorer(pretrained_backbone=False, seed=7).distances([(a, b)])
     other = LpipsScorer(pretrained_backbone=False, seed=8).distances([(a, b)])
     assert first[0] == again[0] and first[0] != other[0]
+
+
+def _activations(net) -> set[str]:
+    return {type(m).__name__ for m in net.modules() if type(m).__name__ in ("QuickGELU", "GELU")}
+
+
+def test_paper_config_clip_is_openais_network_with_quickgelu():
+    # open_clip builds plain ViT-B-32 with GELU even for OpenAI's weights (open_clip #771); OpenAI's
+    # network, which the weights belong to, uses QuickGELU. Random weights: the build is offline.
+    import open_clip
+
+    from mmpcbench.config import load_config
+    from mmpcbench.encoders import open_clip_arguments
+
+    spec = load_config("config.yaml")["metrics"]["image"]["clip"]
+    assert spec["pretrained"] == "openai"
+    net = open_clip.create_model(spec["model"], pretrained=None, **open_clip_arguments(spec))
+    assert _activations(net) == {"QuickGELU"}
+    # the plain architecture name with OpenAI's weights is forced to QuickGELU too
+    plain = open_clip.create_model("ViT-B-32", pretrained=None, **open_clip_arguments({"pretrained": "openai"}))
+    assert _activations(plain) == {"QuickGELU"}
+
+
+def test_clip_encoder_records_its_architecture():
+    quick = ImageFeatures({"family": "open_clip", "model": "ViT-B-32-quickgelu", "pretrained": None})
+    assert quick.architecture() == {"family": "open_clip", "model": "ViT-B-32-quickgelu", "pretrained": None,
+                                    "dtype": "float32", "activation": "QuickGELU"}
+    assert _activations(quick.net) == {"QuickGELU"}

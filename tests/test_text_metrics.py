@@ -22,6 +22,26 @@ def test_normalise_text_lowercases_and_turns_punctuation_into_spaces():
     assert normalise_text(None) == ""
 
 
+def test_authors_normaliser_drops_non_ascii_letters_and_ours_keeps_them():
+    assert normalise_text("Pokémon Trading Cards") == "pok mon trading cards"
+    assert normalise_text("Pokémon Trading Cards", "unicode") == "pokémon trading cards"
+    assert normalise_text("ポケモンカード") == ""
+    assert normalise_text("ポケモンカード", "unicode") == "ポケモンカード"
+    with pytest.raises(ValueError, match="latin1"):
+        normalise_text("x", "latin1")
+
+
+def test_normaliser_option_gives_the_authors_and_our_cosine_on_a_non_ascii_title():
+    pair = (["Pokémon Trading Cards"], ["Pokemon Trading Cards"])
+    # the authors: "pok mon trading cards" vs "pokemon trading cards"; ours keeps "pokémon" as one word
+    assert text_scores(*pair, metrics=["cosine"])["cosine"][0] == pytest.approx(0.3446, abs=1e-4)
+    assert text_scores(*pair, metrics=["cosine"], normaliser="unicode")["cosine"][0] == pytest.approx(0.4316, abs=1e-4)
+    japanese = (["ポケモンカード"], ["ポケモンカード"])
+    assert text_scores(*japanese, metrics=["cosine"], normaliser="unicode")["cosine"][0] == pytest.approx(1.0)
+    # the authors' normaliser leaves nothing: the hypothesis counts as missing (the caller's policy: 0)
+    assert text_scores(*japanese, metrics=["cosine"])["cosine"].is_null().all()
+
+
 def test_hand_computed_tfidf_cosine_euclidean_and_overlap():
     # per-pair fit on "red shirt" / "red hat": red appears in both (idf 1), every other term in one
     # (idf ln(3/2) + 1); the only shared term is "red"
@@ -85,9 +105,33 @@ def test_stop_word_only_hypothesis_scores_zero_cosine_and_half_euclidean():
     assert scores["overlap"][0] == 0.0
 
 
-def test_pair_without_any_tfidf_term_gives_nan_not_a_crash():
-    scores = text_scores(["the of"], ["and"], metrics=TFIDF_ONLY)
+def test_pair_without_any_tfidf_term_scores_zero_as_the_authors_and_is_counted():
+    counts = {}
+    scores = text_scores(["the and"], ["the and"], metrics=TFIDF_ONLY, counts=counts)
+    assert scores["cosine"][0] == 0.0 and scores["euclidean"][0] == 0.0
+    assert scores["overlap"][0] == 1.0  # the word sets are still equal
+    assert counts == {"empty_reference": 0, "no_tfidf_term": 1}
+
+
+def test_pair_without_any_tfidf_term_is_nan_when_degenerate_pairs_are_excluded():
+    scores = text_scores(["the of"], ["and"], metrics=TFIDF_ONLY, degenerate="excluded")
     assert math.isnan(scores["cosine"][0]) and math.isnan(scores["euclidean"][0])
+
+
+@pytest.mark.parametrize("reference", ["", "   ", "!!!"])
+def test_empty_reference_scores_zero_on_every_metric_without_crashing_bertscore(bert, reference):
+    counts = {}
+    scores = text_scores([reference], ["red mug"], scorer=bert, counts=counts)
+    assert scores.row(0) == (0.0, 0.0, 0.0, 0.0)
+    assert counts["empty_reference"] == 1
+    excluded = text_scores([reference], ["red mug"], scorer=bert, degenerate="excluded")
+    assert all(math.isnan(v) for v in excluded.row(0))
+
+
+def test_empty_hypothesis_never_reaches_bertscore(bert):
+    # bert-score 0.3.13 with transformers 5 fails on an empty string: it must never see one
+    scores = text_scores(["red mug", "red mug"], ["", "   "], metrics=["bertscore"], scorer=bert)
+    assert scores["bertscore"].is_null().all()
 
 
 def test_missing_or_empty_hypothesis_gives_null_in_every_column(bert):

@@ -2,27 +2,39 @@
 
 Definitions (the authors' released ``CQBench/benchmark_all_models_bench.py``; deviations marked):
 
-- **inputs**: RGB. A grayscale image is replicated to three channels; an image with transparency
-  (RGBA, LA, P with a transparent colour) is composited on white (a product photo's background).
-  PIL images or ``H×W``/``H×W×3``/``H×W×4`` uint8 arrays.
-- **common size** (``size="reference"``, the authors): the generated image is resized to the real
-  image's height × width, bilinear with half-pixel centres and no antialiasing (what the authors'
-  ``cv2.resize`` does); ``size=N``: both are resized to N×N the same way.
-- **psnr**: ``10·log10(1 / mse)`` (data range 1), capped at ``psnr_cap`` dB (default 100) so that an
-  identical pair has a finite, perfect value instead of infinity;
+- **inputs**: RGB uint8. Files are decoded as the authors' ``cv2.imread`` does (OpenCV itself, colour,
+  EXIF orientation applied; PIL where OpenCV cannot read the format); an alpha channel is **dropped**
+  (the stored RGB is used, not composited: the authors' reading); a grayscale image is replicated to
+  three channels. PIL images or ``H×W``/``H×W×1``/``H×W×3``/``H×W×4`` uint8 arrays are accepted too.
+- **common size** (``size="reference"``, the authors): the generated **uint8** image is resized to the
+  real image's height × width with OpenCV's own ``cv2.resize`` (``INTER_LINEAR``: bilinear, half-pixel
+  centres, no antialiasing, OpenCV's fixed-point rounding), and only then converted to float32 in
+  [0, 1] (``/ 255``), in that order, as the authors; ``size=N``: both are resized to N×N the same way.
+  Every metric below, CLIP included, sees the pair at the common size.
+- **psnr**: scikit-image ``peak_signal_noise_ratio`` with data range 1 (``10·log10(1 / mse)``), capped
+  at ``psnr_cap`` dB (default 100) so that an identical pair has a finite, perfect value instead of
+  infinity (on purpose: the authors' is infinite there);
 - **ssim**: scikit-image ``structural_similarity`` with data range 1, a 7×7 uniform window (the largest
   odd window ≤ the smaller side for small images) and one SSIM per channel, averaged;
-- **mse**: mean squared difference of RGB pixels in [0, 1];
+- **mse**: scikit-image ``mean_squared_error`` of the RGB pixels in [0, 1] (the authors' BGR gives the
+  same value: PSNR, SSIM and MSE do not depend on the channel order);
 - **lpips**: ``lpips.LPIPS`` (AlexNet by default) on inputs scaled to [−1, 1] in **RGB** order (the
   authors fed BGR by mistake), at the common size; NaN for a pair smaller than ``lpips.min_size``
   (64, as the authors, whose LPIPS needs it). ``lpips.pretrained_backbone: false`` uses the packaged
   linear heads on a random backbone (``pnet_rand``, drawn from ``lpips.seed``): the offline demo's
   stand-in, never called LPIPS-alex;
-- **clip**: cosine of the L2-normalised image embeddings of the generated and the real image (image–image,
-  as the authors, no ×100) with the ``clip`` encoder: open_clip ``ViT-B-32``/``openai`` in the paper
-  config, any image encoder family of ``mmpcbench.encoders`` otherwise (named in every table);
+- **clip**: cosine of the L2-normalised image embeddings of the generated image (resized to the real
+  one's size, above) and the real image (image–image, as the authors, no ×100) with the ``clip``
+  encoder: in the paper config open_clip ``ViT-B-32-quickgelu`` with OpenAI's weights — OpenAI's
+  network, whose MLPs use QuickGELU (``mmpcbench.encoders`` forces QuickGELU for any ``openai``
+  checkpoint; plain ``ViT-B-32`` would run those weights through GELU, open_clip #771) — its own
+  preprocessing (shortest side to 224, bicubic, centre crop, OpenAI mean/std), in **float32** (the
+  authors' ``clip.load`` ran fp16 on CUDA: differences of the order of 1e-3); any other image encoder
+  family of ``mmpcbench.encoders`` otherwise (named in every table, never called CLIP). The score
+  summary records the architecture (``clip_architecture``: model, weights, activation, dtype);
 - **fid** (per set of pairs, not per item; the authors computed it, the paper does not report it):
-  torchmetrics' Fréchet distance of 2048-d Inception-v3 pool features (``fid.features: inception``),
+  torchmetrics' Fréchet distance of 2048-d Inception-v3 pool features (``fid.features: inception``) of
+  both images resized to ``fid.size``² as uint8 with ``cv2.resize`` (the authors' 299² PNGs),
   or of the ``clip`` encoder's features (``fid.features: encoder``, the offline stand-in); None with
   fewer than ``fid.min_pairs`` (10) pairs.
 
@@ -50,7 +62,7 @@ DEFAULTS = {
     "psnr_cap": 100.0,
     "ssim_window": 7,
     "lpips": {"net": "alex", "pretrained_backbone": True, "min_size": 64, "batch_size": 16, "device": "cpu", "seed": 0},
-    "clip": {"family": "open_clip", "model": "ViT-B-32", "pretrained": "openai", "batch_size": 64, "device": "cpu"},
+    "clip": {"family": "open_clip", "model": "ViT-B-32-quickgelu", "pretrained": "openai", "batch_size": 64, "device": "cpu"},
     "fid": {"features": "inception", "min_pairs": 10, "size": 299, "batch_size": 32, "device": "cpu"},
 }
 
@@ -70,15 +82,11 @@ def image_options(options: dict) -> dict:
 
 
 def to_rgb(image) -> np.ndarray:
-    """A PIL image or a uint8 array as an ``H×W×3`` uint8 RGB array (see the module docstring)."""
+    """A PIL image or a uint8 array as an ``H×W×3`` uint8 RGB array: alpha dropped, gray replicated."""
     from PIL import Image
 
     if isinstance(image, Image.Image):
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            rgba = image.convert("RGBA")
-            canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return np.asarray(Image.alpha_composite(canvas, rgba).convert("RGB"))
-        return np.asarray(image.convert("RGB"))
+        return np.asarray(image.convert("RGB"))  # RGBA/LA/P: the stored colours, alpha ignored
     array = np.asarray(image)
     if array.dtype != np.uint8:
         raise ValueError(f"image arrays must be uint8, got {array.dtype}")
@@ -86,40 +94,54 @@ def to_rgb(image) -> np.ndarray:
         return np.repeat(array[:, :, None], 3, axis=2)
     if array.ndim == 3 and array.shape[2] == 1:
         return np.repeat(array, 3, axis=2)
-    if array.ndim == 3 and array.shape[2] == 3:
-        return array
-    if array.ndim == 3 and array.shape[2] == 4:
-        alpha = array[:, :, 3:4].astype(np.float64) / 255
-        return np.round(array[:, :, :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        return np.ascontiguousarray(array[:, :, :3])
     raise ValueError(f"an image array must be H×W, H×W×1, H×W×3 or H×W×4, got shape {array.shape}")
 
 
-def resize_bilinear(array: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Float ``H×W×3`` in [0, 1] resized bilinearly (half-pixel centres, no antialiasing, as cv2)."""
-    import torch
-    import torch.nn.functional as F
+def read_image(path) -> np.ndarray:
+    """The image file at ``path`` as ``H×W×3`` uint8 RGB, decoded as the authors' ``cv2.imread``
+    (colour, EXIF orientation applied, alpha dropped); PIL for a format OpenCV cannot read (GIF).
+    Raises ``ValueError`` (naming the file) when neither can decode it."""
+    import cv2
+    from PIL import Image
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is not None:
+        return np.ascontiguousarray(bgr[:, :, ::-1])
+    try:
+        with Image.open(path) as image:
+            return to_rgb(image)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ValueError(f"cannot decode image {path}: {error}") from error
+
+
+def resize_uint8(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A uint8 ``H×W×3`` image resized by OpenCV's ``cv2.resize`` with ``INTER_LINEAR`` (the authors')."""
+    import cv2
 
     if array.shape[:2] == (height, width):
         return array
-    x = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None].double()
-    y = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=False)
-    return y[0].permute(1, 2, 0).clamp(0, 1).numpy().astype(np.float32)
+    return cv2.resize(array, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def common_size(reference: np.ndarray, generated: np.ndarray, size) -> tuple[np.ndarray, np.ndarray]:
-    """Float32 RGB in [0, 1] of the pair at the common size (see ``size`` in the module docstring)."""
-    ref = reference.astype(np.float32) / 255
-    gen = generated.astype(np.float32) / 255
+    """The uint8 RGB pair at the common size (see ``size`` in the module docstring)."""
     if size == "reference":
-        return ref, resize_bilinear(gen, *ref.shape[:2])
-    return resize_bilinear(ref, size, size), resize_bilinear(gen, size, size)
+        return reference, resize_uint8(generated, *reference.shape[:2])
+    return resize_uint8(reference, size, size), resize_uint8(generated, size, size)
+
+
+def to_unit_float(array: np.ndarray) -> np.ndarray:
+    """uint8 → float32 in [0, 1] (``/ 255``, as the authors)."""
+    return array.astype(np.float32) / 255.0
 
 
 def pixel_scores(ref: np.ndarray, gen: np.ndarray, psnr_cap: float = 100.0, window: int = 7) -> dict:
-    """PSNR, SSIM and MSE of two float RGB arrays of one shape in [0, 1]."""
-    from skimage.metrics import structural_similarity
+    """PSNR, SSIM and MSE of two float RGB arrays of one shape in [0, 1] (scikit-image, data range 1)."""
+    from skimage.metrics import mean_squared_error, structural_similarity
 
-    mse = float(np.mean((ref.astype(np.float64) - gen.astype(np.float64)) ** 2))
+    mse = float(mean_squared_error(ref, gen))
     psnr = psnr_cap if mse == 0 else min(psnr_cap, 10 * math.log10(1.0 / mse))
     side = min(ref.shape[:2])
     win = min(window, side if side % 2 else side - 1)
@@ -193,7 +215,8 @@ def image_scores(references, generated, metrics=None, lpips_scorer: LpipsScorer 
     refs = [to_rgb(references[i]) for i in keep]
     gens = [to_rgb(generated[i]) for i in keep]
     columns: dict[str, np.ndarray] = {}
-    pairs = [common_size(r, g, options["size"]) for r, g in zip(refs, gens)]
+    sized = [common_size(r, g, options["size"]) for r, g in zip(refs, gens)]  # uint8, resized first
+    pairs = [(to_unit_float(r), to_unit_float(g)) for r, g in sized]
     if any(m in metrics for m in ("psnr", "ssim", "mse")):
         rows = [pixel_scores(r, g, options["psnr_cap"], options["ssim_window"]) for r, g in pairs]
         for metric in ("psnr", "ssim", "mse"):
@@ -205,8 +228,8 @@ def image_scores(references, generated, metrics=None, lpips_scorer: LpipsScorer 
         from PIL import Image
 
         encoder = clip_encoder or ImageFeatures(options["clip"])
-        a = encoder.pil([Image.fromarray(r) for r in refs])
-        b = encoder.pil([Image.fromarray(g) for g in gens])
+        a = encoder.pil([Image.fromarray(r) for r, _ in sized])
+        b = encoder.pil([Image.fromarray(g) for _, g in sized])
         if keep_features is not None:
             keep_features.update(reference=a, generated=b)
         columns["clip"] = np.sum(_unit(a) * _unit(b), axis=1).astype(np.float64) if len(refs) else np.zeros(0)
@@ -231,8 +254,8 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 class FidAccumulator:
     """FID of a set of pairs, fed in chunks. ``features``: ``inception`` — torchmetrics' Inception-v3
-    (torch-fidelity weights, 2048-d pool features) on both images resized to ``size``² (bilinear, as
-    the authors' 299² PNGs); ``encoder`` — the ``clip`` encoder's features, which image scoring has
+    (torch-fidelity weights, 2048-d pool features) on both images resized to ``size``² as uint8 by
+    ``cv2.resize`` (as the authors' 299² PNGs); ``encoder`` — the ``clip`` encoder's features, which image scoring has
     already computed (``update_features``)."""
 
     def __init__(self, features: str = "inception", min_pairs: int = 10, size: int = 299, batch_size: int = 32,
@@ -277,9 +300,8 @@ class FidAccumulator:
             chunk = pairs[start : start + self.batch_size]
             out = []
             for index in (0, 1):
-                batch = np.stack([resize_bilinear(to_rgb(p[index]).astype(np.float32) / 255, self.size, self.size)
-                                  for p in chunk])
-                x = (torch.from_numpy(batch).permute(0, 3, 1, 2) * 255).round().to(torch.uint8).to(self.device)
+                batch = np.stack([resize_uint8(to_rgb(p[index]), self.size, self.size) for p in chunk])
+                x = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous().to(self.device)
                 with torch.inference_mode():
                     out.append(self.inception(x).reshape(len(chunk), -1).double().cpu().numpy())
             self.update_features(*out)
@@ -299,7 +321,7 @@ def fid(references, generated, features: str = "inception", min_pairs: int = 10,
     if features == "encoder":
         from PIL import Image
 
-        kept = [(to_rgb(r), to_rgb(g)) for r, g in zip(references, generated) if g is not None]
+        kept = [common_size(to_rgb(r), to_rgb(g), "reference") for r, g in zip(references, generated) if g is not None]
         accumulator.update_features(encoder.pil([Image.fromarray(r) for r, _ in kept]),
                                     encoder.pil([Image.fromarray(g) for _, g in kept]))
     else:

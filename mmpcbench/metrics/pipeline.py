@@ -8,8 +8,11 @@ failure policy, an empty text, no image painted, an unreadable generated file) �
 policy ``missing_policy`` applies: ``zero`` scores it as an empty output (text: 0 on every metric, the
 value the authors' code gave an empty text; image: a uniform grey image of the reference's size, so
 MSE and LPIPS get a real, poor value rather than a perfect 0), ``excluded`` leaves it out of the means
-(null); ``reference_unreadable`` (the real cover cannot be decoded: excluded, counted). Missing items
-are counted per method × category and shown beside the means in every table.
+(null); ``reference_unreadable`` (the real cover cannot be decoded: excluded, counted);
+``reference_empty`` (I→T: nothing of the item's own text is left after the text normaliser: scored
+under the ``degenerate`` rule of :mod:`mmpcbench.metrics.text`, counted). Missing items are counted
+per method × category and shown beside the means in every table; the summary JSON also records the
+text normaliser, the degenerate-pair rule and how many pairs it touched, and the CLIP architecture.
 """
 
 from __future__ import annotations
@@ -21,11 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from PIL import Image
 
 from mmpcbench.io import provenance, write_json, write_parquet
-from mmpcbench.metrics.image import IMAGE_METRICS, FidAccumulator, LpipsScorer, encoder_label, image_options, image_scores, to_rgb
-from mmpcbench.metrics.text import TEXT_METRICS, BertScorer, text_options, text_scores
+from mmpcbench.metrics.image import IMAGE_METRICS, FidAccumulator, LpipsScorer, encoder_label, image_options, image_scores, read_image
+from mmpcbench.metrics.text import TEXT_METRICS, BertScorer, normalise_text, text_options, text_scores
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ def _check_policy(policy: str) -> None:
 
 def _counts(frame: pl.DataFrame, metrics) -> dict:
     counts = {"n_items": frame.height}
-    for status in ("scored", "missing", "reference_unreadable"):
+    for status in ("scored", "missing", "reference_unreadable", "reference_empty"):
         counts[f"n_{status}"] = int((frame["status"] == status).sum())
     counts["n_nan"] = {m: int(frame[m].is_nan().sum()) for m in metrics}
     return counts
@@ -56,35 +58,38 @@ def score_text_file(cq_items_path, completions_path, out_path, summary_path, opt
     joined = cq.join(completions.rename({"text": "hypothesis"}), on="parent_asin", how="left")
     options = text_options(options)
     scorer = BertScorer(**options["bertscore"])
-    scores = text_scores(joined["text"].to_list(), joined["hypothesis"].to_list(), scorer=scorer, **options)
-    missing = scores["cosine"].is_null()
+    degenerate: dict = {}
+    scores = text_scores(joined["text"].to_list(), joined["hypothesis"].to_list(), scorer=scorer, counts=degenerate,
+                         **options)
+    missing = scores["cosine"].is_null().to_numpy()
+    reference_empty = np.array([not normalise_text(t, options["normaliser"]) for t in joined["text"]], dtype=bool)
     fill = 0.0 if missing_policy == "zero" else None
-    scores = scores.with_columns(pl.when(missing).then(pl.lit(fill, dtype=pl.Float64)).otherwise(pl.col(m)).alias(m)
+    scores = scores.with_columns(pl.when(pl.Series(missing)).then(pl.lit(fill, dtype=pl.Float64)).otherwise(pl.col(m)).alias(m)
                                  for m in TEXT_METRICS)
     frame = pl.concat([
         joined.select("parent_asin", pl.col("parse_status").fill_null("no_completion")),
-        pl.DataFrame({"status": np.where(missing.to_numpy(), "missing", "scored")}),
+        pl.DataFrame({"status": np.where(missing, "missing", np.where(reference_empty, "reference_empty", "scored"))}),
         scores,
     ], how="horizontal")
     write_parquet(frame, out_path)
     summary = {
         "task": "i2t", **(labels or {}), **_counts(frame, TEXT_METRICS), "missing_policy": missing_policy,
         "encoders": {"bertscore": scorer.model, "tfidf_fit": options["tfidf_fit"]},
+        "definitions": {"normaliser": options["normaliser"], "degenerate": options["degenerate"]},
+        "n_degenerate": degenerate,
         "provenance": provenance(started=started),
     }
     write_json(summary_path, summary)
-    log.info("scored %d items: %d missing (%s); NaN per metric %s", frame.height, summary["n_missing"],
-             missing_policy, summary["n_nan"])
+    log.info("scored %d items: %d missing (%s); degenerate pairs (%s) %s; NaN per metric %s", frame.height,
+             summary["n_missing"], missing_policy, options["degenerate"], degenerate, summary["n_nan"])
     return frame
 
 
 def _open_rgb(path: Path) -> np.ndarray | None:
     try:
-        with Image.open(path) as image:
-            image.load()
-            return to_rgb(image)
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        log.warning("cannot read %s: %s", path, error)
+        return read_image(path)
+    except ValueError as error:
+        log.warning("%s", error)
         return None
 
 
@@ -150,6 +155,7 @@ def score_image_file(cq_items_path, manifest_path, data_root, results_root, out_
         "fid": value, "fid_pairs": accumulator.pairs,
         "encoders": {"clip": encoder_label(options["clip"]), "lpips": lpips_scorer.label, "fid": accumulator.label,
                      "size": options["size"]},
+        "clip_architecture": encoder.architecture(),
         "provenance": provenance(started=started),
     }
     write_json(summary_path, summary)

@@ -2,8 +2,11 @@
 
 Definitions (the authors' released ``CQBench`` scripts, which the paper does not spell out):
 
-- **normalisation** (TF-IDF and token overlap): lowercase, every character that is not a letter or a
-  digit (Unicode ``\\W`` and ``_``) to a space, whitespace collapsed;
+- **normalisation** (TF-IDF, token overlap, and what counts as empty), option ``normaliser``:
+  ``ascii`` (the authors, the paper config): lowercase, every character outside ``[a-zA-Z0-9\\s]`` to a
+  space (so non-ASCII letters are dropped: "Pokémon" → "pok mon", a Japanese title → empty), whitespace
+  collapsed and stripped; ``unicode`` (ours): the same, but letters and digits of every script are
+  kept (every Unicode ``\\W`` and ``_`` to a space). A table scored with ``unicode`` says so;
 - **cosine**: cosine of the TF-IDF vectors of the pair, with scikit-learn's ``TfidfVectorizer`` (English
   stop words, unigrams and bigrams, at most 1,000 features, smooth idf, L2 rows) fitted **per pair** on
   ``[reference, hypothesis]`` (``tfidf_fit="pair"``), or once on every reference and hypothesis
@@ -15,9 +18,17 @@ Definitions (the authors' released ``CQBench`` scripts, which the paper does not
 
 Defined values: a missing hypothesis (None, or nothing left after normalisation) gives null in every
 column — the caller's scoring policy decides (zero or excluded). A hypothesis with words but no TF-IDF
-term (only stop words) scores cosine 0 and euclidean 0.5 (a zero vector against a unit one). A pair in
-which neither text has a TF-IDF term gives NaN for cosine and euclidean (scikit-learn cannot fit an
-empty vocabulary); the aggregation counts NaNs per metric.
+term (only stop words) scores cosine 0 and euclidean 0.5 (a zero vector against a unit one), as the
+authors. Two degenerate pairs follow option ``degenerate``:
+
+- an **empty reference** (nothing left after normalisation) with a present hypothesis;
+- **no TF-IDF term** in either text (only stop words: scikit-learn cannot fit an empty vocabulary).
+
+``degenerate: zero`` (the authors, the paper config): the first scores 0 on every metric, the second
+0 for cosine and euclidean (the authors' bare ``except``), and both count in the means;
+``degenerate: excluded`` (ours): NaN there, left out of the means. Either way the pairs are counted
+(``counts`` of :func:`text_scores`, the score summary and every table caption). BERTScore is never
+asked to embed an empty text (bert-score 0.3.13 fails on one with transformers 5).
 
 The per-pair fit is computed for all pairs at once with sparse matrices: within a pair a term's document
 frequency is 1 or 2, so its smooth idf is ``ln(3/2) + 1`` or ``1``. It equals scikit-learn's per-pair fit
@@ -46,16 +57,26 @@ DEFAULTS = {
     "max_features": 1000,
     "ngram_range": (1, 2),
     "stop_words": "english",
+    "normaliser": "ascii",
+    "degenerate": "zero",
     "bertscore": {"model": None, "num_layers": None, "batch_size": 64, "device": "cpu"},
 }
-_NON_ALNUM = re.compile(r"[\W_]+")
+NORMALISERS = {
+    "ascii": re.compile(r"[^a-zA-Z0-9\s]"),  # the authors: non-ASCII letters become spaces
+    "unicode": re.compile(r"[\W_]"),  # ours: letters and digits of every script are kept
+}
+DEGENERATE = ("zero", "excluded")
+_WHITESPACE = re.compile(r"\s+")
 
 
-def normalise_text(text: str | None) -> str:
-    """Lowercase; every non-alphanumeric character to a space; whitespace collapsed."""
+def normalise_text(text: str | None, normaliser: str = "ascii") -> str:
+    """Lowercase; every character the ``normaliser`` does not keep to a space (see the module
+    docstring); whitespace collapsed and stripped."""
+    if normaliser not in NORMALISERS:
+        raise ValueError(f"unknown text normaliser {normaliser!r}; known: {sorted(NORMALISERS)}")
     if text is None:
         return ""
-    return " ".join(_NON_ALNUM.sub(" ", text.lower()).split())
+    return _WHITESPACE.sub(" ", NORMALISERS[normaliser].sub(" ", text.lower())).strip()
 
 
 def text_options(options: dict) -> dict:
@@ -67,6 +88,10 @@ def text_options(options: dict) -> dict:
         raise ValueError(f"unknown text metric options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
     if merged["tfidf_fit"] not in ("pair", "corpus"):
         raise ValueError(f"tfidf_fit must be 'pair' or 'corpus', not {merged['tfidf_fit']!r}")
+    if merged["normaliser"] not in NORMALISERS:
+        raise ValueError(f"unknown text normaliser {merged['normaliser']!r}; known: {sorted(NORMALISERS)}")
+    if merged["degenerate"] not in DEGENERATE:
+        raise ValueError(f"degenerate must be one of {list(DEGENERATE)}, not {merged['degenerate']!r}")
     return merged
 
 
@@ -232,27 +257,38 @@ class BertScorer:
 
 
 def text_scores(references: list[str], hypotheses: list[str | None], metrics=None, scorer: BertScorer | None = None,
-                **options) -> pl.DataFrame:
+                counts: dict | None = None, **options) -> pl.DataFrame:
     """Score each hypothesis against its reference: columns ``cosine, euclidean, overlap, bertscore``
     (or the subset ``metrics``), one row per pair, in input order. ``options``: ``tfidf_fit``,
-    ``max_features``, ``ngram_range``, ``stop_words``, ``bertscore`` (``model``, ``num_layers``,
-    ``batch_size``, ``device``); ``scorer`` reuses a loaded BERTScore model. A missing hypothesis gives
-    nulls (see the module docstring)."""
+    ``max_features``, ``ngram_range``, ``stop_words``, ``normaliser``, ``degenerate``, ``bertscore``
+    (``model``, ``num_layers``, ``batch_size``, ``device``); ``scorer`` reuses a loaded BERTScore model.
+    A missing hypothesis gives nulls; degenerate pairs follow ``degenerate`` and are counted in
+    ``counts`` (a dict: ``empty_reference``, ``no_tfidf_term``), see the module docstring."""
     metrics = requested(metrics, TEXT_METRICS, "text", len(references), len(hypotheses), "hypotheses")
     options = text_options(options)
-    norm_ref = [normalise_text(r) for r in references]
-    norm_hyp = [normalise_text(h) for h in hypotheses]
+    norm_ref = [normalise_text(r, options["normaliser"]) for r in references]
+    norm_hyp = [normalise_text(h, options["normaliser"]) for h in hypotheses]
     present = np.array([bool(h) for h in norm_hyp], dtype=bool)
     keep = np.flatnonzero(present)
-    columns = {}
-    refs_kept, hyps_kept = [norm_ref[i] for i in keep], [norm_hyp[i] for i in keep]
+    # among the present pairs: those with a reference left to compare with
+    usable = np.array([bool(norm_ref[i]) for i in keep], dtype=bool)
+    pairs = keep[usable]
+    fill = 0.0 if options["degenerate"] == "zero" else math.nan
+    columns = {m: np.full(len(keep), fill) for m in metrics}
+    refs_kept, hyps_kept = [norm_ref[i] for i in pairs], [norm_hyp[i] for i in pairs]
+    no_term = np.zeros(len(pairs), dtype=bool)
     if "cosine" in metrics or "euclidean" in metrics:
         tfidf = _tfidf_pairs if options["tfidf_fit"] == "pair" else _tfidf_corpus
         cos, euc = tfidf(refs_kept, hyps_kept, options)
-        columns["cosine"], columns["euclidean"] = cos, euc
+        no_term = np.isnan(cos)
+        for metric, values in (("cosine", cos), ("euclidean", euc)):
+            if metric in metrics:
+                columns[metric][usable] = np.where(no_term, fill, values)
     if "overlap" in metrics:
-        columns["overlap"] = np.array([token_overlap(r, h) for r, h in zip(refs_kept, hyps_kept)], dtype=np.float64)
+        columns["overlap"][usable] = [token_overlap(r, h) for r, h in zip(refs_kept, hyps_kept)]
     if "bertscore" in metrics:
         scorer = scorer or BertScorer(**options["bertscore"])
-        columns["bertscore"] = scorer.f1([references[i] for i in keep], [hypotheses[i] for i in keep])
+        columns["bertscore"][usable] = scorer.f1([references[i] for i in pairs], [hypotheses[i] for i in pairs])
+    if counts is not None:
+        counts.update(empty_reference=int((~usable).sum()), no_tfidf_term=int(no_term.sum()))
     return pair_frame(columns, metrics, present)
