@@ -55,6 +55,30 @@ def test_missing_texts_are_counted_and_scored_by_the_policy(tmp_path, policy):
     assert pl.read_parquet(out).equals(frame)
 
 
+def test_empty_reference_is_counted_and_the_rules_recorded_in_the_summary(tmp_path):
+    cq = tmp_path / "cq.parquet"
+    pl.DataFrame({"parent_asin": ["I0", "I1", "I2"], "text": ["ポケモンカード", "the and", "red mug"],
+                  "image_path": ["a", "b", "c"]}).write_parquet(cq)
+    completions = _completions(tmp_path, ["red mug", "the and", "red mug"])
+    frame = score_text_file(cq, completions, tmp_path / "s.parquet", tmp_path / "s.json", TEXT_OPTIONS)
+    assert frame["status"].to_list() == ["reference_empty", "scored", "scored"]
+    assert frame.row(0)[3:] == (0.0, 0.0, 0.0, 0.0) and frame["cosine"][1] == 0.0
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["definitions"] == {"normaliser": "ascii", "degenerate": "zero"}
+    assert report["n_degenerate"] == {"empty_reference": 1, "no_tfidf_term": 1}
+    assert report["n_reference_empty"] == 1
+    # the table captions name both rules and how many pairs each touched
+    runs = [{"task": "i2t", "category": "C", "method": "m1", "kind": "model", "scores": tmp_path / "s.parquet",
+             "summary": tmp_path / "s.json"}]
+    outputs = {"summary": tmp_path / "summary.csv"}
+    for name in ("table2", "table3", "table4", "table5", "tableA10", "tableA11"):
+        outputs[name] = {form: tmp_path / f"{name}.{form}" for form in ("csv", "md", "tex")}
+    write_cq_tables(runs, outputs, {"resamples": 20, "level": 0.95, "seed": 0}, ["m1"])
+    caption = (tmp_path / "table2.md").read_text()
+    assert "Text normaliser: ascii (the authors'" in caption
+    assert "1 with an empty reference" in caption and "1 with no TF-IDF term" in caption
+
+
 def test_an_item_without_a_completion_row_is_missing_not_dropped(tmp_path):
     cq = _cq(tmp_path)
     completions = tmp_path / "partial.parquet"
@@ -92,6 +116,8 @@ def test_missing_and_unreadable_images_are_counted_and_scored_by_the_policy(tmp_
     assert report["n_missing"] == 2 and report["fid_pairs"] == 2
     assert report["fid"] == pytest.approx(0.0, abs=1e-3)
     assert "not CLIP" in report["encoders"]["clip"]
+    assert report["clip_architecture"] == {"family": "efficientnet_lite0", "model": None, "pretrained": None,
+                                           "dtype": "float32"}
     assert frame["mse"][0] == 0.0 and frame["ssim"][3] == pytest.approx(1.0)
     if policy == "zero":  # scored against a uniform grey image: a real, poor value, not a perfect 0
         assert frame["mse"][1] > 0.01 and frame["lpips"][1] > 0 and frame["ssim"][1] < 0.5

@@ -22,7 +22,8 @@ STDLIB = set(sys.stdlib_module_names)
 # imported only by the demo's tiny-model builders and the optional open_clip/timm encoder families
 # through their own packages; mapped import name -> distribution name where they differ
 ALIASES = {"PIL": "pillow", "sklearn": "scikit-learn", "skimage": "scikit-image", "yaml": "pyyaml",
-           "open_clip": "open_clip_torch", "bert_score": "bert-score", "torch_fidelity": "torch-fidelity"}
+           "open_clip": "open_clip_torch", "bert_score": "bert-score", "torch_fidelity": "torch-fidelity",
+           "cv2": "opencv-python-headless"}
 
 
 def _rules():

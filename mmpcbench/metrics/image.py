@@ -74,7 +74,11 @@ def image_options(options: dict) -> dict:
         raise ValueError(f"unknown image metric options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
     merged = {**DEFAULTS, **options}
     for key in ("lpips", "clip", "fid"):
-        merged[key] = {**DEFAULTS[key], **(options.get(key) or {})}
+        defaults = DEFAULTS[key]
+        if key == "clip" and (options.get(key) or {}).get("family", defaults["family"]) != defaults["family"]:
+            # another encoder family: CLIP's model name and weights do not belong to it
+            defaults = {k: v for k, v in defaults.items() if k not in ("model", "pretrained")}
+        merged[key] = {**defaults, **(options.get(key) or {})}
     size = merged["size"]
     if size != "reference" and not (isinstance(size, int) and size > 0):
         raise ValueError(f"size must be 'reference' or a positive integer, not {size!r}")

@@ -170,12 +170,42 @@ def metric_headers(task: str, encoders: dict) -> dict:
             "fid": f"FID ↓ ({encoders.get('fid', '?')})"}
 
 
-def _caption(task: str, encoders: dict, policy: str, what: str, level: float) -> str:
+NORMALISER_NOTES = {
+    "ascii": "ascii (the authors': lowercase, every character outside [a-zA-Z0-9 whitespace] to a space)",
+    "unicode": "unicode (ours, not the authors': letters and digits of every script kept; the authors "
+               "drop non-ASCII letters)",
+}
+
+
+def definitions_note(task: str, definitions: dict) -> str:
+    """The caption sentence that names the rules a task's scores were computed under, and how many
+    pairs each rule touched (summed over the score summaries)."""
+    if task == "i2t":
+        rule = definitions.get("degenerate", "zero")
+        counts = definitions.get("counts", {})
+        empty, no_term = counts.get("empty_reference", 0), counts.get("no_tfidf_term", 0)
+        scored = ("scored 0 on every metric and kept in the means (the authors)" if rule == "zero"
+                  else "excluded from the means (NaN; ours, not the authors')")
+        scored_tfidf = ("cosine and Euclidean 0, kept (the authors)" if rule == "zero"
+                        else "cosine and Euclidean excluded (NaN; ours)")
+        return (f" Text normaliser: {NORMALISER_NOTES.get(definitions.get('normaliser'), definitions.get('normaliser'))}."
+                f" Degenerate pairs ({rule}): {empty} with an empty reference after normalisation, {scored};"
+                f" {no_term} with no TF-IDF term in either text, {scored_tfidf}.")
+    architecture = definitions.get("clip_architecture") or {}
+    if architecture.get("family") == "open_clip":
+        return (f" CLIP network: {architecture.get('model')} with {architecture.get('pretrained')} weights, "
+                f"{architecture.get('activation')} activations, {architecture.get('dtype')}; the generated image is "
+                "resized (OpenCV, bilinear, uint8) to the real cover's size before every metric, CLIP included.")
+    return " The generated image is resized (OpenCV, bilinear, uint8) to the real cover's size before every metric."
+
+
+def _caption(task: str, encoders: dict, policy: str, what: str, level: float, definitions: dict | None = None) -> str:
     missing = ("a missing completion is scored as an empty output (text: 0 on every metric; image: a uniform "
                "grey image)" if policy == "zero" else "a missing completion is excluded from the means")
     return (f"CQBench {TASK_NAMES[task]}, {what}. Cells: {'mean ± std'} [{int(level * 100)}% bootstrap CI]. "
             f"Missing: {missing}; the 'missing' column counts them. Encoders: "
-            + "; ".join(f"{k}: {v}" for k, v in encoders.items()) + ".")
+            + "; ".join(f"{k}: {v}" for k, v in encoders.items()) + "."
+            + definitions_note(task, definitions or {}))
 
 
 def _order(frame: pl.DataFrame, methods: list[str]) -> pl.DataFrame:
@@ -193,24 +223,34 @@ def write_cq_tables(runs: list[dict], outputs: dict, bootstrap: dict, methods: l
     with atomic_path(outputs["summary"]) as tmp:
         long.write_csv(tmp, float_precision=6)
     encoders = {task: {} for task in TASK_METRICS}
+    definitions: dict[str, dict] = {task: {"counts": {}} for task in TASK_METRICS}
     policy = {}
     for run in runs:
         summary = read_summary(run["summary"])
         encoders[run["task"]].update(summary["encoders"])
         policy[run["task"]] = summary["missing_policy"]
+        task_definitions = definitions[run["task"]]
+        task_definitions.update(summary.get("definitions", {}))
+        if "clip_architecture" in summary:
+            task_definitions["clip_architecture"] = summary["clip_architecture"]
+        for rule, count in summary.get("n_degenerate", {}).items():
+            task_definitions["counts"][rule] = task_definitions["counts"].get(rule, 0) + count
     methods_frame = _order(by_method(long, replicates, level), methods) if long.height else long
     categories_frame = by_category(long, replicates, level) if long.height else long
     for task, (by_model_key, by_cat_key, full_key) in {"i2t": ("table2", "table4", "tableA10"),
                                                        "t2i": ("table3", "table5", "tableA11")}.items():
         metrics = TASK_METRICS[task] + (["fid"] if task == "t2i" else [])
         headers = metric_headers(task, encoders[task])
-        pol = policy.get(task, "zero")
+        pol, rules = policy.get(task, "zero"), definitions[task]
         _write_by_method(methods_frame.filter(pl.col("task") == task), metrics, headers, outputs[by_model_key],
-                         _caption(task, encoders[task], pol, "by method: mean and std across categories", level), task)
+                         _caption(task, encoders[task], pol, "by method: mean and std across categories", level, rules),
+                         task)
         _write_by_category(categories_frame.filter(pl.col("task") == task), metrics, headers, outputs[by_cat_key],
-                           _caption(task, encoders[task], pol, "by category: mean and std across the MLLMs", level), task)
+                           _caption(task, encoders[task], pol, "by category: mean and std across the MLLMs", level,
+                                    rules), task)
         _write_full(_order(long.filter(pl.col("task") == task), methods), metrics, headers, outputs[full_key],
-                    _caption(task, encoders[task], pol, "per method and category: mean and per-item std", level), task)
+                    _caption(task, encoders[task], pol, "per method and category: mean and per-item std", level,
+                             rules), task)
     return {"long": long, "by_method": methods_frame, "by_category": categories_frame}
 
 
