@@ -15,7 +15,10 @@ A spec is a mapping ``{family: ..., model: ..., batch_size: ..., device: ...}``:
   (open_clip 3 builds plain ``ViT-B-32`` with GELU and only warns, open_clip #771), and
   :meth:`ImageFeatures.architecture` says what was built.
 
-Every embedding is L2-normalised float32, one row per input, in input order. Nothing is downloaded at
+Every embedding is float32, one row per input, in input order: text embeddings L2-normalised (as
+all-MiniLM-L6-v2's own last layer does); image embeddings L2-normalised by default, or the encoder's raw
+features with ``normalise=False`` (what the feature stages store: RecBench's
+``recbench.features.image_normalise`` decides, the authors fed the raw ViT CLS vector). Nothing is downloaded at
 import time; with ``HF_HUB_OFFLINE=1`` a hub id that is not cached fails with a message naming it.
 """
 
@@ -49,6 +52,11 @@ def resolve_model_path(model: str) -> str:
 
 def _load_error(model: str, error: Exception) -> EncoderError:
     return EncoderError(f"cannot load encoder {model!r}{offline_hint()}: {error}")
+
+
+def l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (a zero row stays zero), float32."""
+    return _normalise(matrix)
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -185,14 +193,16 @@ def _bilinear():
     return Image.Resampling.BILINEAR
 
 
-def encode_pil_images(images, spec: dict, encoder: ImageFeatures | None = None) -> np.ndarray:
-    """L2-normalised embeddings of PIL images (``encoder``: an already loaded one, else from ``spec``)."""
+def encode_pil_images(images, spec: dict, encoder: ImageFeatures | None = None, normalise: bool = True) -> np.ndarray:
+    """Embeddings of PIL images, L2-normalised unless ``normalise`` is False (``encoder``: an already
+    loaded one, else from ``spec``)."""
     features = (encoder or ImageFeatures(spec)).pil(list(images))
-    return _normalise(features) if len(features) else features
+    return _normalise(features) if len(features) and normalise else np.asarray(features, dtype=np.float32)
 
 
-def encode_images(paths: list[str | Path], spec: dict) -> np.ndarray:
-    """Embed the images at ``paths`` with the image encoder of ``spec`` (RGB; see ``ImageFeatures``)."""
+def encode_images(paths: list[str | Path], spec: dict, normalise: bool = True) -> np.ndarray:
+    """Embed the images at ``paths`` with the image encoder of ``spec`` (RGB; see ``ImageFeatures``),
+    L2-normalised unless ``normalise`` is False."""
     from PIL import Image
 
     encoder = ImageFeatures(spec)
@@ -206,4 +216,5 @@ def encode_images(paths: list[str | Path], spec: dict) -> np.ndarray:
         out.append(encoder.pil(images))
     if not out:
         return np.zeros((0, 0), dtype=np.float32)
-    return _normalise(np.concatenate(out))
+    features = np.concatenate(out)
+    return _normalise(features) if normalise else np.asarray(features, dtype=np.float32)

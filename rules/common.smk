@@ -9,7 +9,8 @@ sys.path.insert(0, workflow.basedir)  # the mmpcbench library, even when not pip
 from mmpcbench.completion.methods import QUERY_MODALITY, borrowing_method
 from mmpcbench.config import validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
-from mmpcbench.features.build import ORIGINAL
+from mmpcbench.features.build import MODALITY, ORIGINAL
+from mmpcbench.report.recbench import per_recommender_tables
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 validate_config(config)
@@ -40,12 +41,12 @@ RECBENCH = config["recbench"]
 # RecBench variants: the original features, and for each task every completion method and imputation baseline
 REC_METHODS = METHODS + [name for name in RECBENCH["imputations"] if name not in METHODS]
 REC_KIND = {**METHOD_KIND, **{name: "imputation" for name in RECBENCH["imputations"]}}
-VARIANTS = [ORIGINAL] + [f"{task}-{method}" for task in TASKS for method in REC_METHODS]
+# a task's variants exist only if the recommenders see the modality it replaces
+REC_TASKS = [task for task in TASKS if MODALITY[task] in RECBENCH["features"]["modalities"]]
+VARIANTS = [ORIGINAL] + [f"{task}-{method}" for task in REC_TASKS for method in REC_METHODS]
 RECOMMENDERS = list(RECBENCH["recommenders"])
-REC_TABLES = {
-    f"tableA{12 + i}": f"tableA{12 + i}_rec_{recommender.lower()}_{task}"
-    for i, (recommender, task) in enumerate((r, t) for r in RECOMMENDERS for t in TASKS)
-}
+REC_TABLES = {name: f"{name}_rec_{recommender.lower()}_{task}"
+              for name, (recommender, task) in per_recommender_tables(RECOMMENDERS, REC_TASKS).items()}
 CQ_TABLES = {
     "table2": "table2_cq_i2t_by_method",
     "table3": "table3_cq_t2i_by_method",
@@ -224,11 +225,9 @@ def completion_encoder(wildcards):
 
 def variant_inputs(wildcards):
     """A variant's features need the ground-truth embeddings and, for a completion method, its features."""
-    inputs = {
-        "item_map": f"{DATA}/rec/{wildcards.category}/i_id_mapping.csv",
-        "text": f"{RESULTS}/embeddings/{wildcards.category}/text.parquet",
-        "image": f"{RESULTS}/embeddings/{wildcards.category}/image.parquet",
-    }
+    inputs = {"item_map": f"{DATA}/rec/{wildcards.category}/i_id_mapping.csv"}
+    for modality in RECBENCH["features"]["modalities"]:
+        inputs[modality] = f"{RESULTS}/embeddings/{wildcards.category}/{modality}.parquet"
     if wildcards.variant != ORIGINAL:
         task, method = wildcards.variant.split("-", 1)
         if method in METHODS:

@@ -31,6 +31,8 @@ rule features:
         rates=variant_rates,
         seed=RECBENCH["mask_seed"],
         missing_completion=RECBENCH["missing_completion"],
+        image_normalise=RECBENCH["features"]["image_normalise"],
+        modalities=RECBENCH["features"]["modalities"],
     log:
         f"{LOGS}/features/{{category}}/{{variant}}.log",
     conda:

@@ -16,6 +16,7 @@ rule train_recommender:
         settings=RECBENCH["train"],
         seeds=RECBENCH["seeds"],
         device=RECBENCH["device"],
+        select_on=RECBENCH["select_on"],
     threads: job_threads("recbench")
     resources:
         **job_resources("recbench"),

@@ -133,6 +133,7 @@ rule recbench_report:
         kinds=REC_KIND,
         categories=CATEGORIES,
         recommenders=RECOMMENDERS,
+        tasks=REC_TASKS,
         n_seeds=len(RECBENCH["seeds"]),
     log:
         f"{LOGS}/recbench_report.log",

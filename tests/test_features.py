@@ -122,3 +122,41 @@ def test_borrowed_completions_reuse_the_source_embedding_and_missing_ones_stay_e
     assert out["status"].to_list() == ["borrowed", "borrowed", "missing"]
     assert out["embedding"].to_list()[:2] == [[0.0, 1.0], [1.0, 0.0]]
     assert out["embedding"][2] is None
+
+
+def _two_item_inputs(tmp_path):
+    pl.DataFrame({"original_id": ["a", "b"], "new_id": [0, 1]}).write_csv(tmp_path / "i_id_mapping.csv")
+    embeddings(["a", "b"], np.array([[1.0, 0], [0, 1]])).write_parquet(tmp_path / "text.parquet")
+    embeddings(["a", "b"], np.array([[3.0, 4.0], [0, 2]])).write_parquet(tmp_path / "image.parquet")
+    return {"item_map_path": tmp_path / "i_id_mapping.csv", "text_path": tmp_path / "text.parquet",
+            "image_path": tmp_path / "image.parquet", "completion_path": None, "rates": [1.0], "seed": 0,
+            "missing_completion": "mean"}
+
+
+@pytest.mark.parametrize("normalise", [False, True])
+def test_image_features_are_raw_or_l2_normalised_by_option(tmp_path, normalise):
+    out = tmp_path / "out"
+    record = write_features(variant="original", out_dir=out, manifest_path=out / "features.json",
+                            image_normalise=normalise, **_two_item_inputs(tmp_path))
+    image = np.load(out / "rate_0.0" / "image_feat.npy")
+    expected = [[0.6, 0.8], [0, 1]] if normalise else [[3, 4], [0, 2]]
+    np.testing.assert_allclose(image, expected, rtol=1e-6)
+    assert record["image_normalise"] is normalise
+
+
+def test_a_single_modality_writes_only_its_file_and_trains(tmp_path):
+    import torch
+
+    from mmpcbench.recsys.pipeline import load_features
+
+    out = tmp_path / "out"
+    record = write_features(variant="original", out_dir=out, manifest_path=out / "features.json",
+                            modalities=["text"], **_two_item_inputs(tmp_path))
+    assert record["modalities"] == ["text"] and not (out / "rate_0.0" / "image_feat.npy").exists()
+    text, image = load_features(out / "rate_0.0", 2)
+    assert image is None and torch.equal(text, torch.tensor([[1.0, 0], [0, 1]]))
+    with pytest.raises(ValueError, match="not among the configured modalities"):
+        write_features(variant="t2i-zeros", out_dir=out, manifest_path=out / "f.json", modalities=["text"],
+                       **_two_item_inputs(tmp_path))
+    with pytest.raises(FileNotFoundError, match="neither"):
+        load_features(tmp_path, 2)

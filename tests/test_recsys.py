@@ -187,3 +187,51 @@ def test_unknown_parameter_is_named():
     with pytest.raises(KeyError, match="lambda_coeff"):
         build("FREEDOM", data, text, image, {"lambda_coeff": 0.9}, seed=0)
     assert "reg_weight" in defaults("VBPR")
+
+
+def test_mmrec_mode_rounds_every_metric_to_four_decimals_before_early_stopping():
+    from mmpcbench.recsys.trainer import rounded
+
+    assert rounded({"recall@20": 0.123456, "ndcg@20": 0.00004}, 4) == {"recall@20": 0.1235, "ndcg@20": 0.0}
+    data, text, image = planted(n_users=80, n_items=60)
+    run = train(build("VBPR", data, text, image, {}, seed=1), data, {**FAST, "epochs": 4, "metric_digits": 4}, seed=1)
+    for value in [*run["valid"].values(), *run["test"].values(), *(r["valid"] for r in run["history"])]:
+        assert value == round(value, 4)
+
+
+def _variant_files(tmp_path, data_rows, text, image):
+    inter = tmp_path / "x.inter"
+    data_rows.write_csv(inter, separator="\t")
+    pl.DataFrame({"original_id": [f"i{i}" for i in range(len(text))], "new_id": range(len(text))}).write_csv(
+        tmp_path / "i_id_mapping.csv")
+    folder = tmp_path / "features" / "rate_1.0"
+    folder.mkdir(parents=True)
+    np.save(folder / "text_feat.npy", text.numpy())
+    np.save(folder / "image_feat.npy", image.numpy())
+    return inter
+
+
+@pytest.mark.parametrize("select_on", ["valid", "test"])
+def test_grid_point_is_kept_on_the_configured_split(tmp_path, select_on):
+    from mmpcbench.recsys.pipeline import train_variant
+
+    rng = np.random.default_rng(0)
+    rows = [(u, int(i), label) for u in range(60) for i, label in
+            zip(rng.choice(40, 6, replace=False), [0, 0, 0, 0, 1, 2])]
+    frame = pl.DataFrame(rows, schema=["userID", "itemID", "x_label"], orient="row")
+    text = torch.randn(40, 8, generator=torch.Generator().manual_seed(0))
+    inter = _variant_files(tmp_path, frame, text, torch.randn(40, 4))
+    result = train_variant(inter_path=inter, item_map_path=tmp_path / "i_id_mapping.csv",
+                           features_dir=tmp_path / "features", rates=[1.0],
+                           recommenders={"VBPR": {"params": {}, "grid": {"reg_weight": [1e-5, 0.1, 2.0]}}},
+                           settings={**FAST, "epochs": 3}, seeds=[1], out_path=tmp_path / "out.json",
+                           select_on=select_on)
+    entry = result["recommenders"]["VBPR"]["1.0"]
+    scores = [point[f"{select_on}_mean"] for point in entry["grid"]]
+    assert entry["params"] == entry["grid"][int(np.argmax(scores))]["params"]
+    assert result["select_on"] == select_on
+    assert (result["settings"]["metric_digits"] == 4) is (select_on == "test")
+    with pytest.raises(ValueError, match="select_on"):
+        train_variant(inter_path=inter, item_map_path=tmp_path / "i_id_mapping.csv", features_dir=tmp_path / "features",
+                      rates=[1.0], recommenders={"VBPR": {}}, settings=FAST, seeds=[1], out_path=tmp_path / "o.json",
+                      select_on="train")

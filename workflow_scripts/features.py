@@ -11,12 +11,14 @@ out = Path(snakemake.output[0])
 write_features(
     variant=snakemake.wildcards.variant,
     item_map_path=snakemake.input.item_map,
-    text_path=snakemake.input.text,
-    image_path=snakemake.input.image,
+    text_path=snakemake.input.get("text"),
+    image_path=snakemake.input.get("image"),
     completion_path=snakemake.input.get("completion"),
     rates=snakemake.params.rates,
     seed=snakemake.params.seed,
     missing_completion=snakemake.params.missing_completion,
+    image_normalise=snakemake.params.image_normalise,
+    modalities=snakemake.params.modalities,
     out_dir=out,
     manifest_path=out / "features.json",
 )

@@ -16,5 +16,6 @@ write_recbench(
     kinds=snakemake.params.kinds,
     categories=snakemake.params.categories,
     recommenders=snakemake.params.recommenders,
+    tasks=snakemake.params.tasks,
     n_seeds=snakemake.params.n_seeds,
 )

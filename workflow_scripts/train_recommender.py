@@ -18,4 +18,5 @@ train_variant(
     seeds=snakemake.params.seeds,
     out_path=snakemake.output[0],
     device=snakemake.params.device,
+    select_on=snakemake.params.select_on,
 )

@@ -43,12 +43,13 @@ def complete_by_borrowing(
 
 
 def embed_items(rec_items_path, modality: str, spec: dict, data_root, out_path) -> pl.DataFrame:
-    """Embed the text or the cover of every rec item: ``parent_asin, embedding`` (L2-normalised)."""
+    """Embed the text or the cover of every rec item: ``parent_asin, embedding`` (text: L2-normalised;
+    image: the encoder's raw features, which each consumer normalises as its definition says)."""
     items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"]).sort("parent_asin")
     if modality == "text":
         matrix = encode_texts(items["text"].to_list(), spec)
     elif modality == "image":
-        matrix = encode_images([f"{data_root}/{p}" for p in items["image_path"]], spec)
+        matrix = encode_images([f"{data_root}/{p}" for p in items["image_path"]], spec, normalise=False)
     else:
         raise ValueError(f"unknown modality {modality!r}; known: ['text', 'image']")
     frame = pl.DataFrame({"parent_asin": items["parent_asin"]}).with_columns(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from mmpcbench.encoders import l2_normalise
+
 
 def nearest_sources(query: np.ndarray, query_asins: list[str], pool: np.ndarray, pool_asins: list[str],
                     block: int = 2048) -> pl.Series:
@@ -36,7 +38,7 @@ def retrieval_sources(items: pl.DataFrame, embeddings: pl.DataFrame, pool_asins:
     modality the item still has; the pool is ``pool_asins``."""
     table = embeddings.select("parent_asin", "embedding")
     lookup = dict(zip(table["parent_asin"], range(table.height)))
-    matrix = np.asarray(table["embedding"].to_list(), dtype=np.float32)
+    matrix = l2_normalise(np.asarray(table["embedding"].to_list(), dtype=np.float32))  # cosine similarity
     missing = [a for a in items["parent_asin"] if a not in lookup]
     if missing:
         raise ValueError(f"{len(missing)} items have no embedding, e.g. {missing[:3]}")

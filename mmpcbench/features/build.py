@@ -123,14 +123,14 @@ def replaced(truth: np.ndarray, mask: np.ndarray, completion: np.ndarray, availa
 def variant_features(variant: str, truth: dict[str, np.ndarray], rates: list[float], seed: int,
                      completion: tuple[np.ndarray, np.ndarray] | None = None,
                      missing_completion: str = "mean") -> dict[float, dict]:
-    """For each rate: ``{"text": …, "image": …, "masked": n, "missing_completion": n}``.
-    ``truth``: the ground-truth ``text``/``image`` matrices (itemID order); ``completion``: (matrix,
+    """For each rate: ``{"text": …, "image": …, "masked": n, "missing_completion": n}`` (the modalities of
+    ``truth``). ``truth``: the ground-truth ``text`` and/or ``image`` matrices (itemID order); ``completion``: (matrix,
     available) of the completion method's features of the replaced modality (None for an imputation)."""
     task, method = parse_variant(variant)
-    n_items = len(truth["text"])
+    n_items = len(next(iter(truth.values())))
     out = {}
     for rate in ([0.0] if task is None else rates):
-        feats = {"text": truth["text"], "image": truth["image"], "masked": 0, "missing_completion": 0}
+        feats = {**truth, "masked": 0, "missing_completion": 0}
         if task is not None:
             modality = MODALITY[task]
             mask = mask_for(n_items, rate, seed)

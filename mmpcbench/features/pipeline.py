@@ -6,8 +6,13 @@
   item's ground-truth embedding without re-encoding (same bytes, same encoder); anything else — an MLLM's
   text or painted image, the empty text, the grey image — is encoded with the configured encoder.
   ``status``: ``borrowed``, ``encoded``, or ``missing`` (no text, no image painted, an unreadable image).
+  Image features are stored raw, as the ground truth's (``embed_items``).
 - ``write_features``: one variant's ``text_feat.npy`` / ``image_feat.npy`` per missing rate, in itemID
-  order (MMRec's files), and ``features.json`` (counts, shapes, a hash of every file).
+  order (MMRec's files), and ``features.json`` (counts, shapes, a hash of every file). Only the
+  configured ``modalities`` are written (a text-only or image-only RecBench); ``image_normalise``
+  (``recbench.features.image_normalise``) L2-normalises every image row — the ground truth's and the
+  completion's — before the variant is built; false (the paper config) keeps the image encoder's raw
+  vectors, as the authors fed the raw ViT CLS token.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mmpcbench.features.build import IMPUTATIONS, aligned, parse_variant, variant_features
+from mmpcbench.encoders import l2_normalise
+from mmpcbench.features.build import IMPUTATIONS, MODALITY, aligned, parse_variant, variant_features
 from mmpcbench.io import atomic_path, sha256_file, write_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -78,7 +84,7 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
                 except OSError as error:
                     log.warning("%s: unreadable image (%s): counted as missing", frame["parent_asin"][row], error)
             if images:
-                for row, vector in zip(rows, encode_pil_images(images, spec, encoder)):
+                for row, vector in zip(rows, encode_pil_images(images, spec, encoder, normalise=False)):
                     vectors[row], statuses[row] = vector, "encoded"
     out = _frame(frame["parent_asin"], vectors, statuses, dim)
     write_parquet(out, out_path)
@@ -88,29 +94,44 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
 
 
 def write_features(*, variant: str, item_map_path, text_path, image_path, completion_path, rates: list[float],
-                   seed: int, missing_completion: str, out_dir, manifest_path) -> dict:
-    """Write one variant's features for every rate under ``out_dir/rate_<r>/`` and its manifest."""
+                   seed: int, missing_completion: str, out_dir, manifest_path, image_normalise: bool = False,
+                   modalities: tuple[str, ...] = ("text", "image")) -> dict:
+    """Write one variant's features for every rate under ``out_dir/rate_<r>/`` and its manifest (only
+    ``modalities``; image rows L2-normalised when ``image_normalise``)."""
+    unknown = [m for m in modalities if m not in ("text", "image")]
+    if unknown or not modalities:
+        raise ValueError(f"feature modalities must be a non-empty subset of ['text', 'image'], not {list(modalities)}")
+    task, method = parse_variant(variant)
+    if task is not None and MODALITY[task] not in modalities:
+        raise ValueError(f"variant {variant!r} replaces the {MODALITY[task]} features, which are not among the "
+                         f"configured modalities {list(modalities)}")
     item_ids = pl.read_csv(item_map_path, schema_overrides={"original_id": pl.String})
     truth, available = {}, {}
     for modality, path in (("text", text_path), ("image", image_path)):
+        if modality not in modalities:
+            continue
         truth[modality], available[modality] = aligned(pl.read_parquet(path), item_ids, f"{modality} embeddings")
         if not available[modality].all():
             raise ValueError(f"{modality} ground-truth embeddings: {(~available[modality]).sum()} items have none")
-    task, method = parse_variant(variant)
+    if image_normalise and "image" in truth:
+        truth["image"] = l2_normalise(truth["image"])
     completion = None
     status_counts = {}
     if task is not None and method not in IMPUTATIONS:
         frame = pl.read_parquet(completion_path)
         completion = aligned(frame.select("parent_asin", "embedding"), item_ids, f"{variant} features")
+        if image_normalise and task == "t2i":
+            completion = (l2_normalise(completion[0]), completion[1])
         joined = item_ids.join(frame, left_on="original_id", right_on="parent_asin", how="left")
         status_counts = dict(joined.group_by("status").len().sort("status").iter_rows())
     built = variant_features(variant, truth, rates, seed, completion, missing_completion)
     record = {"variant": variant, "task": task, "method": method, "n_items": item_ids.height, "seed": seed,
-              "missing_completion_policy": missing_completion, "completion_status": status_counts, "rates": {}}
+              "missing_completion_policy": missing_completion, "completion_status": status_counts,
+              "modalities": list(truth), "image_normalise": bool(image_normalise), "rates": {}}
     for rate, feats in built.items():
         folder = Path(out_dir) / rate_folder(rate)
         files = {}
-        for modality in ("text", "image"):
+        for modality in truth:
             path = folder / f"{modality}_feat.npy"
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as handle:

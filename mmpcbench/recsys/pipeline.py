@@ -2,8 +2,14 @@
 missing rate, every seed (and every grid point, if a grid is configured).
 
 Hyper-parameters: ``params`` over the model's MMRec defaults; an optional ``grid`` (key → list of
-values) is searched and the point with the best **validation** metric (mean over seeds) is kept — MMRec
-picks it on test (enoche/MMRec#64). The result keeps every seed's validation and test metrics at its
+values) is searched and one point kept, by ``select_on``: ``valid`` (ours, the paper config) keeps the
+best **validation** metric (mean over seeds); ``test`` reproduces MMRec's reporting (and so the
+authors'): the best **test** metric at the best-validation epoch (``quick_start.py``, enoche/MMRec#64),
+with every metric rounded to 4 decimals before the early-stopping comparison as MMRec's evaluator does
+(``trainer.metric_digits``). The tables say which.
+
+Features: ``text_feat.npy`` and ``image_feat.npy`` of the rate's folder; a file that is absent is a
+modality the run does not use (None: the models take one modality alone, as MMRec), at least one. The result keeps every seed's validation and test metrics at its
 best-validation epoch, their mean and std (ddof 0 over seeds), the training curve, the grid, times, the
 data counts, a popularity ranking's metrics as a reference, and FREEDOM's item-graph hash.
 """
@@ -11,6 +17,7 @@ data counts, a popularity ranking's metrics as a reference, and FREEDOM's item-g
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import time
 from pathlib import Path
@@ -45,10 +52,20 @@ def summarise(runs: list[dict], split: str) -> tuple[dict, dict]:
     return ({k: float(v.mean()) for k, v in values.items()}, {k: float(v.std()) for k, v in values.items()})
 
 
-def load_features(folder: Path, n_items: int) -> tuple[torch.Tensor, torch.Tensor]:
+SELECT_ON = ("valid", "test")
+
+
+def load_features(folder: Path, n_items: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(text, image) feature tensors of one rate's folder; None for a modality whose file is absent."""
+    paths = {modality: Path(folder) / f"{modality}_feat.npy" for modality in ("text", "image")}
+    if not any(path.exists() for path in paths.values()):
+        raise FileNotFoundError(f"{folder} has neither text_feat.npy nor image_feat.npy")
     out = []
-    for modality in ("text", "image"):
-        matrix = np.load(folder / f"{modality}_feat.npy")
+    for modality, path in paths.items():
+        if not path.exists():
+            out.append(None)
+            continue
+        matrix = np.load(path)
         if matrix.ndim != 2 or matrix.shape[0] != n_items:
             raise ValueError(f"{folder}/{modality}_feat.npy has shape {matrix.shape}; expected {n_items} rows")
         if not np.isfinite(matrix).all():
@@ -58,25 +75,34 @@ def load_features(folder: Path, n_items: int) -> tuple[torch.Tensor, torch.Tenso
 
 
 def train_variant(*, inter_path, item_map_path, features_dir, rates: list[float], recommenders: dict, settings: dict,
-                  seeds: list[int], out_path, device: str = "cpu") -> dict:
+                  seeds: list[int], out_path, device: str = "cpu", select_on: str = "valid") -> dict:
     """Train every recommender of ``recommenders`` (name → ``{params, grid}``) on one variant's features
-    at every rate, for every seed; write the result JSON."""
+    at every rate, for every seed; keep one grid point by ``select_on``; write the result JSON."""
     started = time.time()
+    if select_on not in SELECT_ON:
+        raise ValueError(f"unknown select_on {select_on!r}; known: {list(SELECT_ON)}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"recbench.device is {device!r} but no CUDA device is visible; use 'cpu'")
     settings = {**TRAIN_DEFAULTS, **settings}
+    if select_on == "test":  # MMRec's reporting: its evaluator rounds to 4 decimals
+        settings["metric_digits"] = 4
     n_items = pl.read_csv(item_map_path).height
     data = load_inter(inter_path, n_items)
     ks = tuple(settings["topk"])
     popularity = {split: evaluate(popularity_scorer(data), data, split, ks) for split in ("valid", "test")}
     result = {"data": data.counts, "popularity": popularity, "settings": settings, "seeds": list(seeds),
-              "recommenders": {}}
+              "select_on": select_on, "recommenders": {}}
     features = {rate: load_features(Path(features_dir) / rate_folder(rate), n_items) for rate in rates}
+    manifest = Path(features_dir) / "features.json"
+    if manifest.exists():  # how the features were made: the tables' captions say it
+        made = json.loads(manifest.read_text())
+        result["features"] = {key: made[key] for key in ("modalities", "image_normalise") if key in made}
     for name, spec in recommenders.items():
         points = grid_points({**defaults(name), **spec.get("params", {})}, spec.get("grid", {}))
         by_rate = {}
         for rate, (text, image) in features.items():
-            zero_rows = {"text": int((text.abs().sum(1) == 0).sum()), "image": int((image.abs().sum(1) == 0).sum())}
+            zero_rows = {name: int((feat.abs().sum(1) == 0).sum()) for name, feat in (("text", text), ("image", image))
+                         if feat is not None}
             searched = []
             for point in points:
                 runs = []
@@ -86,8 +112,8 @@ def train_variant(*, inter_path, item_map_path, features_dir, rates: list[float]
                     if hasattr(model, "item_graph_hash"):
                         run["item_graph_hash"] = model.item_graph_hash()
                     runs.append(run)
-                valid_mean, _ = summarise(runs, "valid")
-                searched.append((valid_mean[settings["valid_metric"]], point, runs))
+                chosen_mean, _ = summarise(runs, select_on)
+                searched.append((chosen_mean[settings["valid_metric"]], point, runs))
             best_index = int(np.argmax([score for score, _, _ in searched]))
             _, point, runs = searched[best_index]
             test_mean, test_std = summarise(runs, "test")
@@ -95,7 +121,7 @@ def train_variant(*, inter_path, item_map_path, features_dir, rates: list[float]
             by_rate[str(float(rate))] = {
                 "params": point, "runs": runs, "test_mean": test_mean, "test_std": test_std,
                 "valid_mean": valid_mean, "valid_std": valid_std, "zero_feature_rows": zero_rows,
-                "grid": [{"params": p, "valid_mean": s} for s, p, _ in searched],
+                "grid": [{"params": p, f"{select_on}_mean": s} for s, p, _ in searched],
             }
             log.info("%s rate %s: test %s %.4f ± %.4f over %d seeds", name, rate, settings["valid_metric"],
                      test_mean[settings["valid_metric"]], test_std[settings["valid_metric"]], len(seeds))

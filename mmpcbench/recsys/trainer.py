@@ -9,7 +9,9 @@ After every ``eval_step`` epochs the validation set is ranked; an epoch improves
 validation ``valid_metric`` is strictly greater; training stops after ``patience + 1`` epochs without
 improvement (MMRec's ``cur_step > stopping_step``) or at ``epochs``. Test is ranked only when validation
 improves, which gives exactly MMRec's reported "test at the best validation epoch" without ranking test
-every epoch. A non-finite loss stops the run with an error, as MMRec. On CPU, deterministic algorithms
+every epoch. ``metric_digits`` (None by default; 4 in the MMRec-faithful mode, ``recbench.select_on:
+test``) rounds every metric as MMRec's evaluator does, *before* the early-stopping comparison: an epoch
+that improves only in the fifth decimal is then no improvement, as in MMRec. A non-finite loss stops the run with an error, as MMRec. On CPU, deterministic algorithms
 are switched on (the gradient of a batch that repeats an item is otherwise summed in thread order), so
 a rerun is bit-identical.
 """
@@ -29,7 +31,13 @@ from mmpcbench.recsys.evaluate import evaluate
 log = logging.getLogger(__name__)
 
 TRAIN_DEFAULTS = {"learning_rate": 1e-3, "weight_decay": 0.0, "batch_size": 2048, "epochs": 1000, "patience": 20,
-                  "eval_step": 1, "valid_metric": "recall@20", "topk": [5, 10, 20, 50], "eval_batch_size": 4096}
+                  "eval_step": 1, "valid_metric": "recall@20", "topk": [5, 10, 20, 50], "eval_batch_size": 4096,
+                  "metric_digits": None}
+
+
+def rounded(metrics: dict, digits: int | None) -> dict:
+    """``metrics`` with every value rounded to ``digits`` decimals (MMRec's ``round(value, 4)``); None: as is."""
+    return metrics if digits is None else {k: round(v, digits) for k, v in metrics.items()}
 
 
 def train(model: Recommender, data: RecData, settings: dict, seed: int, device: str = "cpu") -> dict:
@@ -81,11 +89,12 @@ def _train(model: Recommender, data: RecData, settings: dict, seed: int, device:
             model.eval()
             with torch.no_grad():
                 scorer = model.scorer()
-                valid = evaluate(scorer, data, "valid", ks, settings["eval_batch_size"], device)
+                digits = settings["metric_digits"]
+                valid = rounded(evaluate(scorer, data, "valid", ks, settings["eval_batch_size"], device), digits)
                 record["valid"] = valid[metric]
                 if valid[metric] > best:
                     best, best_epoch, best_valid, stale = valid[metric], epoch, valid, 0
-                    best_test = evaluate(scorer, data, "test", ks, settings["eval_batch_size"], device)
+                    best_test = rounded(evaluate(scorer, data, "test", ks, settings["eval_batch_size"], device), digits)
                 else:
                     stale += 1
             eval_seconds += time.perf_counter() - started

@@ -10,7 +10,18 @@ rate, seed) run, as the training stage wrote it. Definitions:
   difference is no larger than the two runs' seed-to-seed variation;
 - **can the benchmark tell?** a category × recommender where the ``shuffled`` control (another item's
   modality) is within the seed spread of ground truth cannot distinguish completions at all; the
-  tables say so.
+  tables say so;
+- **the no-information floor**: the ``empty`` control (an empty text, a grey image: features that carry
+  nothing of the item) lands close to the real features on small data. A cell within the seed spread
+  of ``empty`` (same rule as above, against the ``empty`` row of its task, category, recommender and
+  rate) has shown nothing: the per-recommender tables mark it ``∅``, Figure 4 too, and Table 6 counts
+  per method the category × recommender cells where it **beats** ``empty`` (Recall@20 above it by more
+  than the seed spread).
+
+Every caption also says how the runs were made, read from the result files: the grid point kept on
+validation (ours) or on test (MMRec's and the authors' reporting, metrics rounded to 4 decimals), the
+feature modalities and whether image features were L2-normalised; and, in every table with a ``zeros``
+or ``empty`` row, how FREEDOM's item graph treats all-zero feature rows here and in MMRec.
 
 The paper's tables are at the table rate (1.0: every item's modality replaced, as the authors ran).
 """
@@ -34,15 +45,35 @@ MAIN_METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20"]
 HEADERS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20": "N@20"}
 
 
-def collect(results: list[tuple[str, str, str]]) -> pl.DataFrame:
+NO_INFORMATION = "empty"  # the control whose features carry nothing of the item
+ZERO_ROW_METHODS = ("zeros", "empty")
+
+
+def collect(results: list[tuple[str, str, str]], context: dict | None = None) -> pl.DataFrame:
     """One row per (category, variant, recommender, rate, seed) with every test metric;
-    ``results``: (category, variant, path). Ground truth has task and method null and rate 0."""
+    ``results``: (category, variant, path). Ground truth has task and method null and rate 0.
+    ``context``, a dict, receives how the runs were made (``select_on``, ``image_normalise``,
+    ``modalities``: the set of values seen) and the all-zero feature rows per (task, method)."""
     rows = []
+    context = context if context is not None else {}
+    for key in ("select_on", "image_normalise", "modalities"):
+        context.setdefault(key, set())
+    context.setdefault("zero_rows", {})
     for category, variant, path in results:
         record = json.loads(Path(path).read_text())
         task, method = (None, ORIGINAL) if variant == ORIGINAL else variant.split("-", 1)
+        context["select_on"].add(record.get("select_on", "valid"))
+        features = record.get("features", {})
+        if "image_normalise" in features:
+            context["image_normalise"].add(bool(features["image_normalise"]))
+        if "modalities" in features:
+            context["modalities"].add(tuple(features["modalities"]))
         for recommender, by_rate in record["recommenders"].items():
             for rate, entry in by_rate.items():
+                zero = sum(entry.get("zero_feature_rows", {}).values())
+                if zero and recommender == "FREEDOM":
+                    key = (task, method)
+                    context["zero_rows"][key] = max(context["zero_rows"].get(key, 0), zero)
                 for run in entry["runs"]:
                     rows.append({"category": category, "variant": variant, "task": task, "method": method,
                                  "recommender": recommender, "rate": float(rate), "seed": run["seed"],
@@ -70,15 +101,63 @@ def cells(long: pl.DataFrame) -> pl.DataFrame:
         *[pl.col(f"{m}_mean").alias(f"{m}_gt_mean") for m in metrics],
         *[pl.col(f"{m}_std").alias(f"{m}_gt_std") for m in metrics],
     )
-    out = grouped.join(truth, on=["category", "recommender"], how="left")
+    empty = grouped.filter(pl.col("method") == NO_INFORMATION).select(
+        "category", "recommender", "task", "rate",
+        *[pl.col(f"{m}_mean").alias(f"{m}_empty_mean") for m in metrics],
+        *[pl.col(f"{m}_std").alias(f"{m}_empty_std") for m in metrics],
+    )
+    out = grouped.join(truth, on=["category", "recommender"], how="left").join(
+        empty, on=["category", "recommender", "task", "rate"], how="left")
     for m in metrics:
         diff = pl.col(f"{m}_mean") - pl.col(f"{m}_gt_mean")
         spread = (pl.col(f"{m}_std").fill_null(0) ** 2 + pl.col(f"{m}_gt_std").fill_null(0) ** 2).sqrt()
+        over_empty = pl.col(f"{m}_mean") - pl.col(f"{m}_empty_mean")
+        empty_spread = (pl.col(f"{m}_std").fill_null(0) ** 2 + pl.col(f"{m}_empty_std").fill_null(0) ** 2).sqrt()
         out = out.with_columns(
             (diff / pl.col(f"{m}_gt_mean") * 100).alias(f"{m}_rel_diff"),
             (diff.abs() <= spread).alias(f"{m}_within_spread"),
+            # null where the task has no empty row (no empty control configured, or the original features)
+            (over_empty.abs() <= empty_spread).alias(f"{m}_within_empty_spread"),
+            (over_empty > empty_spread).alias(f"{m}_beats_empty"),
         )
     return out
+
+
+def runs_note(context: dict) -> str:
+    """The caption sentence that says how the runs were made (from the result files)."""
+    select = context.get("select_on") or {"valid"}
+    if select == {"valid"}:
+        chosen = "Grid point kept on validation (ours)"
+    elif select == {"test"}:
+        chosen = ("Grid point kept on test, as MMRec and the authors report (every metric rounded to 4 decimals "
+                  "before early stopping, as MMRec's evaluator)")
+    else:
+        chosen = f"Grid point kept on {' and '.join(sorted(select))} (mixed runs)"
+    parts = [chosen]
+    modalities = context.get("modalities") or set()
+    if modalities:
+        parts.append("features: " + " / ".join("+".join(m) for m in sorted(modalities)))
+    normalise = context.get("image_normalise") or set()
+    if normalise == {False}:
+        parts.append("image features are the encoder's raw vectors (the authors)")
+    elif normalise == {True}:
+        parts.append("image features L2-normalised (ours, not the authors')")
+    return "; ".join(parts) + "."
+
+
+def zero_rows_note(context: dict, methods) -> str:
+    """For a table with a ``zeros`` or ``empty`` row: how FREEDOM's kNN graph treats all-zero rows."""
+    shown = [m for m in ZERO_ROW_METHODS if m in set(methods)]
+    if not shown:
+        return ""
+    counts = {f"{task}-{method}": n for (task, method), n in sorted(context.get("zero_rows", {}).items(),
+                                                                     key=lambda kv: (str(kv[0][0]), kv[0][1]))}
+    seen = ("; all-zero rows in these runs (most per rate): " + ", ".join(f"{k} {v}" for k, v in counts.items())
+            if counts else "; no run here had an all-zero feature row")
+    return (f" Rows {', '.join(shown)}: an all-zero feature row gets similarity 0 to every item in FREEDOM's "
+            "item kNN graph here; MMRec's cosine is 0/0 = NaN there and torch.topk ranks NaN first, so once k "
+            "items are zeroed every item's neighbours in that modality are zeroed items (the graph the authors' "
+            f"zeros baseline ran with){seen}.")
 
 
 def indistinguishable(frame: pl.DataFrame, rate: float, metric: str = "recall@20") -> pl.DataFrame:
@@ -97,14 +176,16 @@ def table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str
     reference = frame.filter(pl.col("variant").is_in([ORIGINAL, "popularity"]))
     rows = []
     order = _method_order(methods)
-    for task in ("i2t", "t2i"):
-        parts = [reference.with_columns(pl.lit(task).alias("task")), at_rate.filter(pl.col("task") == task)]
+    for task in sorted(set(at_rate["task"]), key=["i2t", "t2i"].index):
+        parts = [_versus_empty(reference, at_rate, task), at_rate.filter(pl.col("task") == task)]
         block = pl.concat(parts, how="diagonal_relaxed").group_by(["task", "method"], maintain_order=True).agg(
             pl.len().alias("n_cells"),
             pl.col("category").n_unique().alias("n_categories"),
             *[pl.col(f"{m}_mean").mean().alias(m) for m in MAIN_METRICS],
             *[pl.col(f"{m}_rel_diff").mean().alias(f"{m}_rel_diff") for m in MAIN_METRICS],
             *[pl.col(f"{m}_within_spread").mean().alias(f"{m}_share_within_spread") for m in MAIN_METRICS],
+            pl.col("recall@20_beats_empty").sum().alias("n_beats_empty"),
+            pl.col("recall@20_beats_empty").is_not_null().sum().alias("n_versus_empty"),
         )
         rows.append(block)
     out = pl.concat(rows)
@@ -116,33 +197,58 @@ def table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str
     ).sort(["task", "_order"]).drop("_order")
 
 
+def _versus_empty(reference: pl.DataFrame, at_rate: pl.DataFrame, task: str) -> pl.DataFrame:
+    """The reference rows (original features, popularity) under ``task``, with whether their Recall@20
+    beats that task's ``empty`` row by more than the seed spread (null without an empty row)."""
+    empty = at_rate.filter((pl.col("task") == task) & (pl.col("method") == NO_INFORMATION)).select(
+        "category", "recommender", pl.col("recall@20_mean").alias("_empty_mean"),
+        pl.col("recall@20_std").alias("_empty_std"))
+    spread = (pl.col("recall@20_std").fill_null(0) ** 2 + pl.col("_empty_std").fill_null(0) ** 2).sqrt()
+    return reference.drop("recall@20_beats_empty", strict=False).join(
+        empty, on=["category", "recommender"], how="left").with_columns(
+        pl.lit(task).alias("task"),
+        (pl.col("recall@20_mean") - pl.col("_empty_mean") > spread).alias("recall@20_beats_empty"),
+    ).drop("_empty_mean", "_empty_std")
+
+
+def _beats(row: dict) -> str:
+    return f"{row['n_beats_empty']}/{row['n_versus_empty']}" if row["n_versus_empty"] else "—"
+
+
 def _rel(value) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.1f}%"
 
 
 def write_table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str, str], paths: dict,
-                 n_seeds: int) -> pl.DataFrame:
+                 n_seeds: int, context: dict | None = None) -> pl.DataFrame:
     table = table6(frame, rate, methods, kinds)
-    header = ["Task", "Method", *[HEADERS[m] for m in MAIN_METRICS], *[f"Δ {HEADERS[m]}" for m in MAIN_METRICS]]
+    header = ["Task", "Method", *[HEADERS[m] for m in MAIN_METRICS], *[f"Δ {HEADERS[m]}" for m in MAIN_METRICS],
+              "beats ∅ (R@20)"]
     rows_md, rows_tex = [], []
     for r in table.iter_rows(named=True):
         values = [fmt(r[m]) for m in MAIN_METRICS]
         rels = [_rel(r[f"{m}_rel_diff"]) if r["method"] != ORIGINAL else "—" for m in MAIN_METRICS]
-        rows_md.append([r["task"], r["method"], *values, *rels])
-        rows_tex.append([r["task"], latex_escape(r["method"]), *values, *[v.replace("%", r"\%") for v in rels]])
+        beats = _beats(r) if r["method"] != NO_INFORMATION else "—"
+        rows_md.append([r["task"], r["method"], *values, *rels, beats])
+        rows_tex.append([r["task"], latex_escape(r["method"]), *values, *[v.replace("%", r"\%") for v in rels], beats])
+    floor = ("beats ∅ = in how many category × recommender cells the method's Recall@20 is above the empty "
+             "control's by more than the seed spread (a method that does not beat empty has shown nothing). "
+             if NO_INFORMATION in set(methods) else "No empty control is configured: beats ∅ is not computed. ")
     caption = (f"RecBench at missing rate {rate}: test metrics at the best-validation epoch, mean over categories, "
                f"recommenders and {n_seeds} seed(s); Δ = mean relative difference to the ground-truth features. "
                "original = the items' own features (no completion); popularity = items ranked by train "
-               "interactions (no features).")
+               f"interactions (no features). {floor}" + runs_note(context or {})
+               + zero_rows_note(context or {}, table["method"].to_list()))
     write_table(table, paths, title="Table 6: RecBench overview", caption=caption, label="tab:recbench",
                 header=header, md_rows=rows_md, tex_rows=rows_tex)
     return table
 
 
 def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate: float, methods: list[str],
-                          categories: list[str], name: str, paths: dict) -> pl.DataFrame:
+                          categories: list[str], name: str, paths: dict, context: dict | None = None) -> pl.DataFrame:
     """Tables A.12–A.17: one recommender × task, methods × categories, Recall@20 and NDCG@20 per seed
-    mean ± std; ``≈`` marks a difference to ground truth within the seed spread."""
+    mean ± std; ``≈`` marks a difference to ground truth within the seed spread, ``∅`` one to the
+    empty control within the seed spread."""
     order = _method_order(methods)
     block = frame.filter((pl.col("recommender") == recommender)
                          & (((pl.col("task") == task) & (pl.col("rate") == rate))
@@ -163,19 +269,24 @@ def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate
                     md.append("—"), tex.append("--")
                     continue
                 mark = " ≈" if r[f"{metric}_within_spread"] and method not in (ORIGINAL, "popularity") else ""
+                floor = method != NO_INFORMATION and bool(r.get(f"{metric}_within_empty_spread"))
+                mark += " ∅" if floor else ""
                 std = r[f"{metric}_std"] if r["n_seeds"] > 1 else None
                 text = fmt(r[f"{metric}_mean"]) + ("" if std is None else f" ± {fmt(std)}")
                 md.append(text + mark)
                 tex.append(f"${fmt(r[f'{metric}_mean'])}" + ("" if std is None else rf" \pm {fmt(std)}") + "$"
-                           + (r"$^{\approx}$" if mark else ""))
+                           + (r"$^{\approx}$" if "≈" in mark else "") + (r"$^{\emptyset}$" if floor else ""))
         rows_md.append(md)
         rows_tex.append(tex)
     verdict = ("On " + ", ".join(blind_categories) + " the shuffled control lies within the seed spread of ground "
                "truth: the benchmark cannot distinguish completions there.") if blind_categories else (
                "The shuffled control lies outside the seed spread of ground truth on every category.")
+    floor = ("∅ = within the seed spread of the empty control (features that carry nothing): such a cell has "
+             "shown nothing. " if NO_INFORMATION in set(methods) else "")
     caption = (f"RecBench, {recommender}, {TASK_NAMES[task]}, missing rate {rate}: test Recall@20 / NDCG@20, "
                "mean ± std over seeds; ≈ = difference to ground truth within the seed spread "
-               f"(|Δ| ≤ √(std² + std_gt²)). {verdict}")
+               f"(|Δ| ≤ √(std² + std_gt²)); {floor}{verdict} " + runs_note(context or {})
+               + zero_rows_note(context or {}, block["method"].to_list()))
     title = f"Table {name}: RecBench {recommender} {TASK_NAMES[task]}"
     table = block.with_columns(pl.lit(",".join(blind_categories)).alias("shuffled_indistinguishable_on"))
     write_table(table, paths, title=title, caption=caption, label=f"tab:recbench-{recommender.lower()}-{task}",
@@ -191,27 +302,35 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
 
     at_rate = frame.filter((pl.col("rate") == rate) & pl.col("task").is_not_null())
     present = [m for m in methods if m in set(at_rate["method"])]
-    grids, dots = [], []
-    for task in ("i2t", "t2i"):
+    grids, dots, floors = [], [], []
+    tasks = [t for t in ("i2t", "t2i") if t in set(at_rate["task"])]
+    for task in tasks:
         grid = np.full((len(present), len(categories)), np.nan)
         within = np.zeros_like(grid, dtype=bool)
+        floor = np.zeros_like(grid, dtype=bool)
         for r in at_rate.filter(pl.col("task") == task).group_by(["method", "category"]).agg(
-            pl.col(f"{metric}_rel_diff").mean().alias("v"), pl.col(f"{metric}_within_spread").all().alias("w")
+            pl.col(f"{metric}_rel_diff").mean().alias("v"), pl.col(f"{metric}_within_spread").all().alias("w"),
+            pl.col(f"{metric}_within_empty_spread").fill_null(False).all().alias("e"),
         ).iter_rows(named=True):
             i, j = present.index(r["method"]), categories.index(r["category"])
             grid[i, j], within[i, j] = r["v"], r["w"]
+            floor[i, j] = r["e"] and r["method"] != NO_INFORMATION
         grids.append(grid)
         dots.append(within)
+        floors.append(floor)
     finite = np.concatenate([g[~np.isnan(g)] for g in grids])
     limit = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
-    fig, axes = plt.subplots(1, 2, sharey=True, figsize=(3.0 + 2.0 * len(categories), 1.4 + 0.42 * len(present)),
-                             dpi=100, constrained_layout=True)
-    for ax, task, grid, within in zip(axes, ("i2t", "t2i"), grids, dots):
+    fig, axes = plt.subplots(1, len(tasks), sharey=True, squeeze=False,
+                             figsize=(3.0 + 2.0 * len(categories), 1.4 + 0.42 * len(present)), dpi=100,
+                             constrained_layout=True)
+    axes = axes[0]
+    for ax, task, grid, within, floor in zip(axes, tasks, grids, dots, floors):
         image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
         for i in range(len(present)):
             for j in range(len(categories)):
                 if not np.isnan(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:+.0f}{'•' if within[i, j] else ''}", ha="center", va="center",
+                    marks = ("•" if within[i, j] else "") + ("∅" if floor[i, j] else "")
+                    ax.text(j, i, f"{grid[i, j]:+.0f}{marks}", ha="center", va="center",
                             fontsize=7, color="white" if abs(grid[i, j]) > 0.6 * limit else "black")
         ax.set_xticks(range(len(categories)), [c.replace("_", " ") for c in categories], rotation=30, ha="right",
                       fontsize=7)
@@ -219,7 +338,8 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
     axes[0].set_yticks(range(len(present)), present, fontsize=7)
     fig.colorbar(image, ax=axes, shrink=0.8, label=f"Δ% {HEADERS.get(metric, metric)} vs ground truth")
     fig.suptitle(f"RecBench at missing rate {rate}: Δ% to ground truth, mean over recommenders\n"
-                 "(• = within the seed spread for every recommender)", fontsize=9)
+                 "(• = within the seed spread of ground truth, ∅ = within that of the empty control, "
+                 "for every recommender)", fontsize=9)
     save_png(fig, out_png)
     return np.stack(grids)
 
@@ -234,8 +354,9 @@ def write_rate_figure(frame: pl.DataFrame, methods: list[str], out_png) -> pl.Da
     ).sort(["task", "method", "rate"])
     truth = frame.filter(pl.col("variant") == ORIGINAL).select(
         pl.col("recall@20_mean").mean().alias("recall@20"), pl.col("ndcg@20_mean").mean().alias("ndcg@20"))
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), dpi=100, sharex=True)
-    for row, task in enumerate(("i2t", "t2i")):
+    tasks = [t for t in ("i2t", "t2i") if t in set(curves["task"])]
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(10, 3.5 * len(tasks)), dpi=100, sharex=True, squeeze=False)
+    for row, task in enumerate(tasks):
         for col, metric in enumerate(("recall@20", "ndcg@20")):
             ax = axes[row, col]
             for method in methods:
@@ -247,30 +368,34 @@ def write_rate_figure(frame: pl.DataFrame, methods: list[str], out_png) -> pl.Da
             ax.axhline(truth[metric][0], color="black", linestyle="--", linewidth=0.8)
             ax.set_title(f"{TASK_NAMES[task]}: {HEADERS[metric]}", fontsize=9)
             ax.set_xlabel("missing rate (share of items whose modality is replaced)", fontsize=8)
-    axes[0, 1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.0))
+    axes[0, 1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.0 if len(tasks) > 1 else 0.5))
     fig.suptitle("RecBench: test metric against the missing rate (mean over categories and recommenders)", fontsize=10)
     save_png(fig, out_png)
     return curves
 
 
 def write_recbench(results: list[tuple[str, str, str]], outputs: dict, rate: float, methods: list[str],
-                   kinds: dict[str, str], categories: list[str], recommenders: list[str], n_seeds: int) -> pl.DataFrame:
+                   kinds: dict[str, str], categories: list[str], recommenders: list[str], n_seeds: int,
+                   tasks: tuple[str, ...] = ("i2t", "t2i")) -> pl.DataFrame:
     """Every RecBench table and figure; ``outputs`` maps ``summary``, ``table6_{csv,md,tex}``,
     ``<name>_{csv,md,tex}`` for each per-recommender table, ``heatmap`` and ``rates`` to paths."""
-    long = collect(results)
+    context: dict = {}
+    long = collect(results, context)
     frame = cells(long)
     with atomic_path(outputs["summary"]) as tmp:
         frame.write_csv(tmp, float_precision=6)
-    write_table6(frame, rate, methods, kinds, {k: outputs[f"table6_{k}"] for k in ("csv", "md", "tex")}, n_seeds)
-    for name, (recommender, task) in per_recommender_tables(recommenders).items():
+    write_table6(frame, rate, methods, kinds, {k: outputs[f"table6_{k}"] for k in ("csv", "md", "tex")}, n_seeds,
+                 context)
+    for name, (recommender, task) in per_recommender_tables(recommenders, tasks).items():
         write_per_recommender(frame, recommender, task, rate, methods, categories, name.replace("table", ""),
-                              {k: outputs[f"{name}_{k}"] for k in ("csv", "md", "tex")})
+                              {k: outputs[f"{name}_{k}"] for k in ("csv", "md", "tex")}, context)
     write_heatmap(frame, rate, methods, categories, outputs["heatmap"])
     write_rate_figure(frame, methods, outputs["rates"])
     return frame
 
 
-def per_recommender_tables(recommenders: list[str]) -> dict[str, tuple[str, str]]:
-    """Tables A.12 onward: (recommender, task) in config order, I→T before T→I."""
-    pairs = [(r, t) for r in recommenders for t in ("i2t", "t2i")]
+def per_recommender_tables(recommenders: list[str], tasks=("i2t", "t2i")) -> dict[str, tuple[str, str]]:
+    """Tables A.12 onward: (recommender, task) in config order, I→T before T→I (only the ``tasks`` whose
+    replaced modality the recommenders see)."""
+    pairs = [(r, t) for r in recommenders for t in ("i2t", "t2i") if t in tasks]
     return {f"tableA{12 + i}": pair for i, pair in enumerate(pairs)}
