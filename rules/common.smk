@@ -157,10 +157,6 @@ def job_threads(section):
     return job_resources(section)["cpus_per_task"]
 
 
-def tiny_model_family_by_path(wildcards):
-    return next(entry["family"] for entry in TINY_MODELS.values() if entry["model"] == wildcards.tiny)
-
-
 def encoder_spec(wildcards):
     return config["encoders"][wildcards.modality]
 

@@ -61,17 +61,18 @@ if config["diffusion"].get("build_tiny"):
             "../workflow_scripts/build_tiny_model.py"
 
 
-if TINY_MODELS:
+# One rule per tiny registry entry, named and logged by the entry's name (its model path may be absolute).
+for tiny_name, tiny_entry in TINY_MODELS.items():
 
-    rule build_tiny_model:
+    rule:
+        name:
+            f"build_tiny_model_{re.sub(r'[^A-Za-z0-9]+', '_', tiny_name)}"
         output:
-            directory("{tiny}"),
-        wildcard_constraints:
-            tiny="|".join(re.escape(entry["model"]) for entry in TINY_MODELS.values()),
+            directory(tiny_entry["model"]),
         params:
-            family=tiny_model_family_by_path,
+            family=tiny_entry["family"],
         log:
-            f"{LOGS}/build_tiny_model/{{tiny}}.log",
+            f"{LOGS}/build_tiny_model/{tiny_name}.log",
         conda:
             "../envs/mllm.yaml"
         script:

@@ -139,6 +139,28 @@ def test_a_bad_config_key_stops_the_workflow_with_its_name(tmp_path):
     assert "config key 'split'" in result.stdout + result.stderr and "sead" in result.stdout + result.stderr
 
 
+def test_a_tiny_model_at_an_absolute_path_is_logged_by_its_registry_name(tmp_path):
+    demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
+    override = {"models": {name: {**entry, "model": str(tmp_path / "weights" / name)}
+                           for name, entry in demo["models"].items() if entry.get("build_tiny")}}
+    (tmp_path / "abs.yaml").write_text(yaml.safe_dump(override))
+    result = snakemake(tmp_path, "-n", "all", "--configfile", str(REPO / "demo/config.yaml"), str(tmp_path / "abs.yaml"))
+    logs = [line.split("log: ")[1] for line in result.stdout.splitlines() if line.strip().startswith("log: ")]
+    tiny = [log for log in logs if "build_tiny_model/" in log]
+    assert sorted(tiny) == [f"demo_output/logs/build_tiny_model/{name}.log" for name in sorted(override["models"])]
+    assert not any("//" in log for log in logs)
+
+
+def test_single_modality_recbench_is_one_config_line(tmp_path):
+    (tmp_path / "text.yaml").write_text(yaml.safe_dump({"recbench": {"features": {"image_normalise": False,
+                                                                                  "modalities": ["text"]}}}))
+    result = snakemake(tmp_path, "-n", "--quiet", "rules", "all", "--configfile", str(REPO / "demo/config.yaml"),
+                       str(tmp_path / "text.yaml"))
+    counts = {parts[0]: int(parts[1]) for parts in map(str.split, result.stdout.splitlines())
+              if len(parts) == 2 and parts[1].isdigit()}
+    assert counts["features"] == counts["train_recommender"] == 3 * (1 + 9)  # original + the I→T variants only
+
+
 def test_demo_completes_every_item_by_every_control(demo_run):
     results = demo_run / "demo_output/results"
     for category in ("All_Beauty", "Toys_and_Games", "Video_Games"):
