@@ -70,9 +70,9 @@ def test_all_tables_and_figures_are_written(frame, tmp_path):
     assert "Cat_B" in outputs["tableA12_md"].read_text()
 
 
-def _outputs(tmp_path, tasks=("i2t", "t2i")):
+def _outputs(tmp_path, tasks=("i2t", "t2i"), recommenders=("VBPR",)):
     outputs = {"summary": tmp_path / "summary.csv", "heatmap": tmp_path / "heat.png", "rates": tmp_path / "rates.png"}
-    for name in ["table6", *per_recommender_tables(["VBPR"], tasks)]:
+    for name in ["table6", *per_recommender_tables(list(recommenders), tasks)]:
         for form in ("csv", "md", "tex"):
             outputs[f"{name}_{form}"] = tmp_path / f"{name}.{form}"
     return outputs
@@ -118,10 +118,7 @@ def test_captions_say_how_the_runs_were_made_and_how_freedom_treats_zero_rows(tm
 
     runs = [("Cat_A", "original", made(result(tmp_path / "gt.json", {0.0: [0.4]}, ("FREEDOM",)), "test")),
             ("Cat_A", "i2t-zeros", made(result(tmp_path / "z.json", {1.0: [0.3]}, ("FREEDOM",)), "test", 12))]
-    outputs = {"summary": tmp_path / "summary.csv", "heatmap": tmp_path / "heat.png", "rates": tmp_path / "rates.png"}
-    for name in ["table6", *per_recommender_tables(["FREEDOM"], ("i2t",))]:
-        for form in ("csv", "md", "tex"):
-            outputs[f"{name}_{form}"] = tmp_path / f"{name}.{form}"
+    outputs = _outputs(tmp_path, ("i2t",), ("FREEDOM",))
     write_recbench(runs, outputs, 1.0, ["zeros"], {"zeros": "imputation"}, ["Cat_A"], ["FREEDOM"], 1, tasks=("i2t",))
     for table in ("table6_md", "tableA12_md"):
         caption = outputs[table].read_text()
