@@ -124,21 +124,31 @@ rule sample_cq:
         "../workflow_scripts/sample_items.py"
 
 
+# The GRPO training pool: eligible items of the category's catalogue outside the rec set (so never
+# scored by CQBench or RecBench), with their covers fetched into the same image folder.
 rule sample_grpo:
     input:
+        catalogue=f"{DATA}/interim/{{category}}/items.parquet",
         rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
-        exclude=f"{DATA}/interim/{{category}}/cq_items.parquet",
     output:
-        f"{DATA}/interim/{{category}}/grpo_items.parquet",
+        items=f"{DATA}/interim/{{category}}/grpo_items.parquet",
+        failures=f"{DATA}/interim/{{category}}/grpo_image_failures.csv",
     params:
         n=config["sample"]["grpo_items"],
         seed=config["sample"]["seed"] + 1,
+        selection=selection_of,
+        settings=config["images"],
+        folder=f"{DATA}/images/{{category}}",
+        root=root_from("items", "interim/{category}/grpo_items.parquet"),
+    threads: 2
+    resources:
+        mem_mb=16000,
     log:
         f"{LOGS}/sample_grpo/{{category}}.log",
     conda:
         "../envs/data.yaml"
     script:
-        "../workflow_scripts/sample_items.py"
+        "../workflow_scripts/sample_grpo.py"
 
 
 rule rec_split:

@@ -71,3 +71,45 @@ def test_random_split_is_seeded():
     assert first.equals(rec_split(frame, order="random", seed=3)[0])
     assert not first.equals(rec_split(frame, order="random", seed=4)[0])
     assert (first.group_by("user_id").agg((pl.col("x_label") == 2).sum())["x_label"] == 2).all()
+
+
+def test_grpo_pool_is_drawn_outside_the_rec_set_with_its_covers_fetched(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from mmpcbench.data.pipeline import sample_grpo_pool
+
+    covers = tmp_path / "mirror"
+    covers.mkdir()
+    rows = []
+    for i in range(40):
+        url = None
+        if i % 10 != 9:  # every tenth item has no cover URL: not eligible
+            Image.fromarray(np.full((8, 8, 3), i, np.uint8)).save(covers / f"{i}.png")
+            url = (covers / f"{i}.png").as_uri()
+        if i == 5:  # a cover that cannot be decoded: listed, not in the pool
+            (covers / "5.png").write_bytes(b"not an image")
+        rows.append({"parent_asin": f"B{i:03d}", "title": "" if i == 7 else f"Item {i}", "description": None,
+                     "image_large": url, "image_hi_res": None})
+    pl.DataFrame(rows).write_parquet(tmp_path / "items.parquet")
+    rec = pl.DataFrame({"parent_asin": [f"B{i:03d}" for i in range(0, 40, 2)]})  # the even items
+    rec.write_parquet(tmp_path / "rec_items.parquet")
+    pool = sample_grpo_pool(
+        catalogue_path=tmp_path / "items.parquet", rec_items_path=tmp_path / "rec_items.parquet",
+        text_field="title", url_field="large", n=100, seed=3, folder=tmp_path / "images", root=tmp_path,
+        out_path=tmp_path / "grpo_items.parquet", failures_out=tmp_path / "failures.csv",
+        fetch={"workers": 2, "retries": 0, "backoff": 0.0, "timeout": 5},
+    )
+    # odd items, minus no cover URL (9, 19, 29, 39), no title (7) and the undecodable cover (5)
+    expected = sorted(f"B{i:03d}" for i in range(1, 40, 2) if i % 10 != 9 and i not in (5, 7))
+    assert pool["parent_asin"].to_list() == expected
+    assert set(pool["parent_asin"]).isdisjoint(rec["parent_asin"])
+    assert all((tmp_path / path).exists() for path in pool["image_path"])
+    assert pl.read_csv(tmp_path / "failures.csv")["parent_asin"].to_list() == ["B005"]
+    smaller = sample_grpo_pool(
+        catalogue_path=tmp_path / "items.parquet", rec_items_path=tmp_path / "rec_items.parquet",
+        text_field="title", url_field="large", n=5, seed=3, folder=tmp_path / "images", root=tmp_path,
+        out_path=tmp_path / "g2.parquet", failures_out=tmp_path / "f2.csv",
+        fetch={"workers": 2, "retries": 0, "backoff": 0.0, "timeout": 5},
+    )
+    assert smaller.height <= 5 and set(smaller["parent_asin"]) <= set(expected) | {"B005"}

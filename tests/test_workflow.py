@@ -61,12 +61,14 @@ def test_items_without_image_are_dropped_and_listed(demo_run):
         assert (demo_run / "demo_output/data" / path).is_file()
 
 
-def test_samples_are_inside_the_rec_set_and_disjoint(demo_run):
-    base = demo_run / "demo_output/data/interim/Video_Games"
+@pytest.mark.parametrize("category", ["All_Beauty", "Toys_and_Games", "Video_Games"])
+def test_cq_sample_is_inside_the_rec_set_and_the_grpo_pool_outside_it(demo_run, category):
+    base = demo_run / "demo_output/data/interim" / category
     rec = set(pl.read_parquet(base / "rec_items.parquet")["parent_asin"])
     cq = set(pl.read_parquet(base / "cq_items.parquet")["parent_asin"])
-    grpo = set(pl.read_parquet(base / "grpo_items.parquet")["parent_asin"])
-    assert cq <= rec and grpo <= rec and not cq & grpo
+    grpo = pl.read_parquet(base / "grpo_items.parquet")
+    assert cq <= rec and grpo.height > 0 and not set(grpo["parent_asin"]) & rec
+    assert all((demo_run / "demo_output/data" / path).exists() for path in grpo["image_path"])
 
 
 def test_mmrec_files_are_written(demo_run):

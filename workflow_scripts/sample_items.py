@@ -1,4 +1,4 @@
-"""Rules sample_cq and sample_grpo: a seeded sample of the rec items (GRPO excludes the CQ sample)."""
+"""Rule sample_cq: a seeded sample of the rec items."""
 import sys
 from pathlib import Path
 

@@ -12,7 +12,7 @@ import polars as pl
 
 from mmpcbench.data.fetch import fetch_images, relative_image_paths
 from mmpcbench.data.sample import sample_items
-from mmpcbench.data.select import finalize_rec_set, select_authors_code, select_kcore
+from mmpcbench.data.select import eligible_items, finalize_rec_set, select_authors_code, select_kcore
 from mmpcbench.data.split import rec_split, write_mmrec
 from mmpcbench.io import atomic_path, write_json, write_parquet
 
@@ -107,6 +107,31 @@ def sample_category_items(items_path, out_path, n: int, seed: int, exclude_path=
     log.info("sampled %d of %d items (seed %d)", sample.height, items.height, seed)
     write_parquet(sample, out_path)
     return sample
+
+
+def sample_grpo_pool(
+    *, catalogue_path, rec_items_path, text_field: str, url_field: str, n: int, seed: int, folder, root,
+    out_path, failures_out, fetch: dict,
+) -> pl.DataFrame:
+    """The GRPO training pool of one category: ``n`` items drawn (seeded, :func:`sample_items`) from the
+    category's eligible items — the configured text and a cover URL — **outside the rec item set**, so
+    no GRPO item is ever scored by CQBench (a subset of the rec set) or RecBench; their covers fetched
+    into ``folder`` (the rec items' folder: one file per item) with the image fetcher. Writes the items
+    whose cover was fetched (``parent_asin, text, image_path`` relative to ``root``) and the failures
+    with their reasons; fewer eligible items than ``n``: all of them (Table 1 shows the count)."""
+    catalogue = pl.read_parquet(catalogue_path)
+    rec = pl.read_parquet(rec_items_path, columns=["parent_asin"])
+    eligible = eligible_items(catalogue, text_field, 1, IMAGE_FIELDS[url_field]).unique("parent_asin", keep="first")
+    drawn = sample_items(eligible.select("parent_asin", "text", "image_url"), n, seed, exclude=rec)
+    manifest = relative_image_paths(fetch_images(drawn, folder, **fetch), root)
+    pool = drawn.join(manifest.filter(pl.col("ok")).select("parent_asin", "image_path"), on="parent_asin")
+    pool = pool.select("parent_asin", "text", "image_path").sort("parent_asin")
+    write_parquet(pool, out_path)
+    with atomic_path(failures_out) as tmp:
+        manifest.filter(~pl.col("ok")).select("parent_asin", "image_url", "reason").write_csv(tmp)
+    log.info("GRPO pool: %d eligible items outside the %d rec items, %d drawn, %d with a cover",
+             eligible.join(rec, on="parent_asin", how="anti").height, rec.height, drawn.height, pool.height)
+    return pool
 
 
 def split_category(
