@@ -131,7 +131,7 @@ rule sample_grpo:
         catalogue=f"{DATA}/interim/{{category}}/items.parquet",
         rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
     output:
-        items=f"{DATA}/interim/{{category}}/grpo_items.parquet",
+        pool=f"{DATA}/interim/{{category}}/grpo_items.parquet",
         failures=f"{DATA}/interim/{{category}}/grpo_image_failures.csv",
     params:
         n=config["sample"]["grpo_items"],
@@ -139,7 +139,7 @@ rule sample_grpo:
         selection=selection_of,
         settings=config["images"],
         folder=f"{DATA}/images/{{category}}",
-        root=root_from("items", "interim/{category}/grpo_items.parquet"),
+        root=root_from("pool", "interim/{category}/grpo_items.parquet"),
     threads: 2
     resources:
         mem_mb=16000,

@@ -17,7 +17,7 @@ sample_grpo_pool(
     seed=snakemake.params.seed,
     folder=snakemake.params.folder,
     root=snakemake.params.root,
-    out_path=snakemake.output.items,
+    out_path=snakemake.output.pool,
     failures_out=snakemake.output.failures,
     fetch={
         "workers": settings.get("workers", 8),
