@@ -65,21 +65,31 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms == 0, 1, norms)
 
 
+class TextEncoder:
+    """The text encoder of ``spec``, loaded once: ``encode(texts)`` gives L2-normalised float32 rows."""
+
+    def __init__(self, spec: dict):
+        family = spec.get("family", "sentence_transformers")
+        if family != "sentence_transformers":
+            raise EncoderError(f"unknown text encoder family {family!r}; known: ['sentence_transformers']")
+        from sentence_transformers import SentenceTransformer
+
+        self.spec = spec
+        model = spec["model"]
+        try:
+            self.model = SentenceTransformer(resolve_model_path(model), device=spec.get("device", "cpu"))
+        except Exception as error:  # OSError, ValueError, HF hub errors: one message naming the model
+            raise _load_error(model, error) from error
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(list(texts), batch_size=self.spec.get("batch_size", 256), normalize_embeddings=True,
+                                    show_progress_bar=False, convert_to_numpy=True)
+        return _normalise(vectors.reshape(len(texts), -1))
+
+
 def encode_texts(texts: list[str], spec: dict) -> np.ndarray:
     """Embed ``texts`` with the text encoder of ``spec``; an empty text gets an embedding too."""
-    family = spec.get("family", "sentence_transformers")
-    if family != "sentence_transformers":
-        raise EncoderError(f"unknown text encoder family {family!r}; known: ['sentence_transformers']")
-    from sentence_transformers import SentenceTransformer
-
-    model = spec["model"]
-    try:
-        encoder = SentenceTransformer(resolve_model_path(model), device=spec.get("device", "cpu"))
-    except Exception as error:  # OSError, ValueError, HF hub errors: one message naming the model
-        raise _load_error(model, error) from error
-    vectors = encoder.encode(list(texts), batch_size=spec.get("batch_size", 256), normalize_embeddings=True,
-                             show_progress_bar=False, convert_to_numpy=True)
-    return _normalise(vectors.reshape(len(texts), -1))
+    return TextEncoder(spec).encode(texts)
 
 
 class ImageFeatures:

@@ -68,13 +68,25 @@ def _decodes(path: Path) -> bool:
         return False
 
 
+def paint(pipeline, prompts: list[str], seeds: list[int], settings: dict) -> list[Image.Image]:
+    """One image per prompt, each from a generator seeded with its own seed (so an image does not depend
+    on its batch mates), with the ``diffusion`` settings (steps, guidance, size, T5 length)."""
+    import torch
+
+    device = getattr(pipeline, "device", "cpu")
+    generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
+    return pipeline(
+        list(prompts), num_inference_steps=settings.get("steps", 4), guidance_scale=settings.get("guidance_scale", 0.0),
+        height=settings.get("height", 1024), width=settings.get("width", 1024),
+        max_sequence_length=settings.get("max_sequence_length", 512), generator=generators,
+    ).images
+
+
 def paint_prompts(
     completions: pl.DataFrame, settings: dict, out_dir: str | Path, out_root: str | Path, pipeline=None,
 ) -> pl.DataFrame:
     """Paint every parsed prompt of ``completions`` (``parent_asin, raw, text, parse_status``) into
     ``out_dir/{parent_asin}.png``; return the manifest (one row per item, in ``parent_asin`` order)."""
-    import torch
-
     out, out_root = Path(out_dir), Path(out_root)
     out.mkdir(parents=True, exist_ok=True)
     policy = settings.get("on_failed_prompt", "skip")
@@ -105,19 +117,12 @@ def paint_prompts(
              sum(r["image_path"] is not None for r in rows) - len(todo), sum(r["image_path"] is None for r in rows))
     if todo:
         pipeline = pipeline or load_pipeline(settings)
-        device = getattr(pipeline, "device", "cpu")
         batch_size = settings.get("batch_size", 4)
         started = time.time()
         for start in tqdm(range(0, len(todo), batch_size), desc="paint", unit="batch", mininterval=10):
             batch = todo[start : start + batch_size]
-            generators = [torch.Generator(device=device).manual_seed(derive_seed(settings.get("seed", 0), asin))
-                          for asin, _, _ in batch]
-            images = pipeline(
-                [prompt for _, prompt, _ in batch], num_inference_steps=settings.get("steps", 4),
-                guidance_scale=settings.get("guidance_scale", 0.0), height=settings.get("height", 1024),
-                width=settings.get("width", 1024), max_sequence_length=settings.get("max_sequence_length", 512),
-                generator=generators,
-            ).images
+            seeds = [derive_seed(settings.get("seed", 0), asin) for asin, _, _ in batch]
+            images = paint(pipeline, [prompt for _, prompt, _ in batch], seeds, settings)
             for (_, _, target), image in zip(batch, images):
                 with atomic_path(target) as tmp:
                     image.save(tmp, format="PNG")
