@@ -71,3 +71,114 @@ def test_image_reward_is_four_times_the_mean_clip_similarity_computed_directly(i
             cosines.append(real @ fake / np.linalg.norm(real) / np.linalg.norm(fake))
         assert reward == pytest.approx(4 * float(np.mean(cosines)), abs=1e-5)
     assert rewards[2] == 0.0  # prose is not a prompt: nothing is painted
+
+
+# --- training through TRL's GRPOTrainer on the demo's tiny Qwen2.5-VL ----------------------------------------
+
+TRAINER = {"per_device_train_batch_size": 4, "max_completion_length": 8, "max_steps": 2, "temperature": 1.0,
+           "beta": 0.0}
+
+
+@pytest.fixture(scope="module")
+def tiny_qwen(tmp_path_factory):
+    from mmpcbench.demo.tiny_models import build_tiny_qwen2_5_vl
+
+    path = build_tiny_qwen2_5_vl(tmp_path_factory.mktemp("qwen") / "tiny-qwen")
+    return {"model": str(path), "family": "qwen2_5_vl", "dtype": "float32", "quantization": "none"}
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    import polars as pl
+
+    root = tmp_path_factory.mktemp("pool")
+    rows = []
+    for i in range(6):
+        Image.fromarray(np.full((32, 32, 3), 40 * i, np.uint8)).save(root / f"I{i}.png")
+        rows.append({"parent_asin": f"I{i}", "text": f"Red mug number {i}", "image_path": f"I{i}.png"})
+    rows.append({"parent_asin": "I6", "text": "   ", "image_path": "I0.png"})      # empty text: skipped
+    (root / "bad.png").write_bytes(b"not an image")
+    rows.append({"parent_asin": "I7", "text": "Blue vase", "image_path": "bad.png"})  # unreadable: skipped
+    return root, pl.DataFrame(rows)
+
+
+def length_reward(completions, **columns):
+    """Varies inside a group, so advantages and gradients are not zero (a noise model's real rewards are
+    constant inside a group: no learning to see)."""
+    return [float(len(c[0]["content"] if isinstance(c, list) else c)) for c in completions]
+
+
+def _lora(model_dir):
+    from safetensors.torch import load_file
+
+    return load_file(str(model_dir / "adapter" / "adapter_model.safetensors"))
+
+
+def test_two_grpo_steps_change_every_lora_weight_and_write_the_logs(tiny_qwen, pool, tmp_path):
+    import json
+
+    import polars as pl
+    import torch
+
+    from mmpcbench.grpo.train import ParseRate, train_grpo
+
+    from transformers import TrainerCallback
+
+    class Snapshot(TrainerCallback):
+        """The LoRA weights as PEFT initialised them, when training begins."""
+
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            self.lora = {k: v.detach().clone() for k, v in model.named_parameters() if "lora_" in k}
+
+    root, items = pool
+    settings = {"num_generations": 4, "learning_rate": 1e-2, "save_steps": 1, "seed": 0, "heldout_share": 0.2,
+                "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
+                "trainer": TRAINER}
+    snapshot = Snapshot()
+    record = train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
+                        out_dir=tmp_path / "run", settings=settings, rewards=[length_reward, ParseRate("title")],
+                        callbacks=[snapshot])
+    after = _lora(tmp_path / "run")
+    assert len(after) == len(snapshot.lora) > 0
+    changed = [k for k, v in snapshot.lora.items() if not torch.equal(v.cpu(), after[k.replace(".default", "")])]
+    assert len(changed) == len(snapshot.lora)
+    assert record["steps"] == 2 and record["stop_reason"] == "max_steps"
+    assert record["items"] == {"pool": 8, "train": 5, "heldout": 1, "skipped": {"empty_text": 1, "unreadable_cover": 1}}
+    rewards = pl.read_parquet(tmp_path / "run" / "reward_log.parquet")
+    assert rewards["step"].to_list() == [1, 2]
+    assert rewards["length_reward_std"].min() > 0 and rewards["parse_rate"].is_not_null().all()
+    assert json.loads((tmp_path / "run" / "grpo.json").read_text())["steps"] == 2
+
+
+def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_qwen, pool, tmp_path):
+    import polars as pl
+
+    from mmpcbench.grpo.train import train_grpo
+
+    root, items = pool
+    settings = {"num_generations": 4, "learning_rate": 1e-2, "save_steps": 1, "seed": 0,
+                "lora": {"r": 16, "target_modules": ["q_proj", "v_proj"]}, "trainer": TRAINER}
+    train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
+               out_dir=tmp_path, settings=settings, rewards=[length_reward])
+    longer = {**settings, "trainer": {**TRAINER, "max_steps": 3}}
+    record = train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
+                        out_dir=tmp_path, settings=longer, rewards=[length_reward])
+    assert record["resumed_from"].endswith("checkpoint-2") and record["steps"] == 3
+    assert pl.read_parquet(tmp_path / "reward_log.parquet")["step"].to_list()[-1] == 3
+
+
+def test_plateau_stop_fires_when_the_moving_mean_stops_improving():
+    from mmpcbench.grpo.train import PlateauStop
+
+    plateau = PlateauStop(window=2, patience=2, min_delta=0.01)
+    stops = [plateau.update(r, step) for step, r in enumerate([1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.005], start=1)]
+    assert stops == [False] * 7 + [True] and plateau.stopped_at == 8
+
+
+def test_an_unknown_trainer_setting_is_named():
+    from mmpcbench.grpo.train import GRPOSettingsError, grpo_config
+
+    with pytest.raises(GRPOSettingsError, match="num_generationz"):
+        grpo_config({"num_generationz": 4}, "/tmp/x", 0, 1, "cpu", 4, 1e-5)
+    with pytest.raises(GRPOSettingsError, match="seed"):
+        grpo_config({"seed": 4}, "/tmp/x", 0, 1, "cpu", 4, 1e-5)

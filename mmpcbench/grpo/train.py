@@ -1,0 +1,280 @@
+"""GRPO training of one MLLM for one task through TRL's own ``GRPOTrainer`` and PEFT LoRA (paper §3.3).
+
+- **Data**: the GRPO pool (``sample_grpo``: items outside the rec set, so never scored by CQBench or
+  RecBench). Each item becomes one prompt built by the ``complete`` stage's own template
+  (:func:`mmpcbench.completion.mllm.conversation`): I→T shows the cover (column ``image``) and asks for
+  the title; T→I gives the text and asks for an image prompt. An item whose cover cannot be read or
+  whose text is empty is skipped and counted (``items`` in ``grpo.json``). A seeded tenth of the pool
+  (``heldout_share``) is kept out of training: the mean total reward on it chooses between runs of
+  several learning rates (never the CQ sample).
+- **Model**: the registry's base entry loaded as in inference (:func:`load_mllm`: 4-bit NF4 in the
+  paper config, so the adapter is a QLoRA one), with a LoRA adapter (``lora``: rank 16, alpha,
+  dropout, target modules).
+- **Trainer**: every ``GRPOConfig`` setting comes from ``trainer`` (beta, epsilon, loss_type,
+  scale_rewards, temperature, batch sizes, max_steps, ...) over the few this stage fixes (output
+  folder, seed, logging every step, checkpoints every ``save_steps``, CPU when no GPU is asked for).
+  ``num_generations`` is the group size (16 in the paper).
+- **Stop**: ``max_steps``, or the plateau stop (:class:`PlateauStop`), whichever comes first; the
+  reason is recorded.
+- **Resume**: checkpoints every ``save_steps`` in ``<out>/checkpoints``; a job killed or stopped by a
+  time limit resumes from the last one when it runs again (Trainer's own resume).
+- **Outputs**: the LoRA adapter (``<out>/adapter``), the reward log (``reward_log.parquet``: per step
+  the mean and std of every reward component, the total, KL, loss, grad norm, learning rate, mean
+  completion length, parse rate) and ``grpo.json`` (settings, steps done, stop reason, items used and
+  skipped, provenance).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from mmpcbench.grpo.rewards import FormatReward, ImageSimilarityReward, TextSimilarityReward, parsed_answers
+from mmpcbench.io import atomic_path, provenance, write_json, write_parquet
+from mmpcbench.seeds import derive_seed
+
+log = logging.getLogger(__name__)
+
+TASKS = ("i2t", "t2i")
+# what this stage sets itself; everything else of GRPOConfig comes from the ``trainer`` settings
+FIXED = ("output_dir", "seed", "logging_steps", "save_steps", "save_strategy", "report_to", "use_cpu")
+LOG_COLUMNS = {"loss": "loss", "grad_norm": "grad_norm", "learning_rate": "learning_rate", "reward": "reward",
+               "reward_std": "reward_std", "kl": "kl", "completions/mean_length": "mean_completion_length",
+               "parse_rate": "parse_rate"}
+
+
+class GRPOSettingsError(ValueError):
+    """A GRPO setting is unknown or inconsistent; the message names it."""
+
+
+def training_prompt(task: str, prompt: str, text: str | None) -> list[dict]:
+    """The ``complete`` stage's conversation for one item, in TRL's multimodal form (the image part
+    without the image itself: TRL takes it from the ``image`` column)."""
+    from mmpcbench.completion.mllm import conversation
+
+    messages = conversation(task, prompt, text=text, image=None)
+    for message in messages:
+        message["content"] = [{"type": "image"} if part["type"] == "image" else part for part in message["content"]]
+    return messages
+
+
+def pool_rows(task: str, prompt: str, pool: pl.DataFrame, data_root) -> tuple[list[dict], dict]:
+    """One dataset row per usable pool item, and the counts of the skipped ones by reason."""
+    from PIL import Image
+
+    rows, skipped = [], {"empty_text": 0, "unreadable_cover": 0}
+    for item in pool.sort("parent_asin").iter_rows(named=True):
+        text = (item["text"] or "").strip()
+        if not text:
+            skipped["empty_text"] += 1
+            continue
+        path = Path(data_root) / item["image_path"] if item["image_path"] else None
+        try:
+            with Image.open(path) as image:
+                cover = image.convert("RGB")
+        except (OSError, TypeError, ValueError, Image.DecompressionBombError) as error:
+            log.warning("%s: cover cannot be read (%s): skipped", item["parent_asin"], error)
+            skipped["unreadable_cover"] += 1
+            continue
+        row = {"prompt": training_prompt(task, prompt, text if task == "t2i" else None),
+               "parent_asin": item["parent_asin"], "reference_text": text, "cover_path": str(path)}
+        if task == "i2t":
+            row["image"] = cover
+        rows.append(row)
+    return rows, skipped
+
+
+def split_heldout(rows: list[dict], share: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, held-out): a seeded ``share`` of the rows (at least one when there are two or more)."""
+    n_heldout = min(len(rows) - 1, max(1, round(len(rows) * share))) if share > 0 and len(rows) > 1 else 0
+    order = np.random.default_rng(derive_seed(seed, "heldout")).permutation(len(rows))
+    heldout = set(order[:n_heldout].tolist())
+    return [r for i, r in enumerate(rows) if i not in heldout], [r for i, r in enumerate(rows) if i in heldout]
+
+
+class ParseRate:
+    """A zero-weight reward that only logs the share of answers the project's parser reads (TRL's
+    ``log_metric``), so the reward log has the parse rate whatever the reward weights."""
+
+    def __init__(self, answer_key: str):
+        self.answer_key = answer_key
+        self.__name__ = "parse_rate_probe"
+
+    def __call__(self, prompts=None, completions=None, log_metric=None, **columns) -> list[float]:
+        answers = parsed_answers(completions, self.answer_key)
+        if log_metric is not None and answers:
+            log_metric("parse_rate", sum(a is not None for a in answers) / len(answers))
+        return [0.0] * len(answers)
+
+
+def build_rewards(task: str, answer_key: str, rewards: dict, encoders: dict, diffusion: dict, clip: dict,
+                  image_options: dict | None = None, seed: int = 0) -> list:
+    """The task's rewards, loaded once: format, similarity, and the parse-rate probe (weight 0)."""
+    format_reward = FormatReward(answer_key, rewards.get("format_scale", 1.0))
+    if task == "i2t":
+        similarity = TextSimilarityReward(answer_key, encoders["text"], rewards.get("text_scale", 2.0))
+    elif task == "t2i":
+        similarity = ImageSimilarityReward(answer_key, diffusion, clip, rewards.get("image_scale", 4.0),
+                                           rewards.get("n_images", 4), seed, image_options=image_options)
+    else:
+        raise GRPOSettingsError(f"unknown GRPO task {task!r}; known: {list(TASKS)}")
+    return [format_reward, similarity, ParseRate(answer_key)]
+
+
+class PlateauStop:
+    """Stop when the moving mean (over ``window`` logged steps) of the total reward has not improved
+    by more than ``min_delta`` for ``patience`` consecutive windows. A TrainerCallback (built by
+    :func:`plateau_callback`); ``stopped_at`` records the step."""
+
+    def __init__(self, window: int, patience: int, min_delta: float):
+        if window < 1 or patience < 1:
+            raise GRPOSettingsError(f"plateau window and patience must be >= 1, not {window} and {patience}")
+        self.window, self.patience, self.min_delta = window, patience, min_delta
+        self.rewards: list[float] = []
+        self.best, self.stale, self.stopped_at = -math.inf, 0, None
+
+    def update(self, reward: float, step: int) -> bool:
+        """Add one logged step's reward; True when training should stop."""
+        self.rewards.append(reward)
+        if len(self.rewards) % self.window:
+            return False
+        mean = float(np.mean(self.rewards[-self.window:]))
+        if mean > self.best + self.min_delta:
+            self.best, self.stale = mean, 0
+        else:
+            self.stale += 1
+        if self.stale >= self.patience:
+            self.stopped_at = step
+            return True
+        return False
+
+
+def plateau_callback(plateau: PlateauStop):
+    from transformers import TrainerCallback
+
+    class Callback(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "reward" in logs and plateau.update(float(logs["reward"]), state.global_step):
+                control.should_training_stop = True
+
+    return Callback()
+
+
+def grpo_config(trainer: dict, out_dir: Path, seed: int, save_steps: int, device: str, num_generations: int,
+                learning_rate: float):
+    """TRL's ``GRPOConfig`` from the ``trainer`` settings (unknown keys named) and the fixed ones."""
+    import dataclasses
+
+    from trl import GRPOConfig
+
+    known = {f.name for f in dataclasses.fields(GRPOConfig)}
+    unknown = sorted(set(trainer) - known)
+    if unknown:
+        raise GRPOSettingsError(f"unknown GRPO trainer setting(s) {unknown}: not GRPOConfig fields (TRL)")
+    fixed = sorted(set(trainer) & set(FIXED))
+    if fixed:
+        raise GRPOSettingsError(f"GRPO trainer setting(s) {fixed} are set by the stage itself")
+    cpu = not device.startswith("cuda")
+    settings = {"bf16": False, "report_to": [], **trainer, "output_dir": str(out_dir), "seed": seed,
+                "logging_steps": 1, "save_strategy": "steps", "save_steps": save_steps, "use_cpu": cpu,
+                "num_generations": num_generations, "learning_rate": learning_rate}
+    return GRPOConfig(**settings)
+
+
+def reward_log(history: list[dict], reward_names: list[str]) -> pl.DataFrame:
+    """One row per logged training step: reward components (mean, std), total, KL, loss, grad norm,
+    learning rate, mean completion length, parse rate (null where TRL did not log it)."""
+    rows = []
+    for entry in history:
+        if "reward" not in entry or "step" not in entry:
+            continue
+        row = {"step": int(entry["step"])}
+        for name in reward_names:
+            row[f"{name}_mean"] = entry.get(f"rewards/{name}/mean")
+            row[f"{name}_std"] = entry.get(f"rewards/{name}/std")
+        for key, column in LOG_COLUMNS.items():
+            row[column] = entry.get(key)
+        rows.append(row)
+    columns = ["step", *[f"{n}_{s}" for n in reward_names for s in ("mean", "std")], *LOG_COLUMNS.values()]
+    schema = {c: (pl.Int64 if c == "step" else pl.Float64) for c in columns}
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+
+
+def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl.DataFrame, data_root, out_dir,
+               settings: dict, rewards: list | None = None, encoders: dict | None = None, diffusion: dict | None = None,
+               clip: dict | None = None, image_options: dict | None = None, learning_rate: float | None = None,
+               callbacks: list | None = None) -> dict:
+    """Train one LoRA adapter for ``task`` on ``pool`` (see the module docstring); write the adapter, the
+    reward log and ``grpo.json`` under ``out_dir``; return the record. ``settings``: ``lora`` (r, alpha,
+    dropout, target_modules), ``num_generations``, ``learning_rate``, ``save_steps``, ``seed``,
+    ``heldout_share``, ``device``, ``plateau`` (window, patience, min_delta; null: off), ``rewards``
+    (scales, n_images) and ``trainer`` (GRPOConfig). ``rewards``: already loaded reward callables
+    (else built from ``encoders``/``diffusion``/``clip``); ``callbacks``: more TrainerCallbacks."""
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import GRPOTrainer
+
+    from mmpcbench.completion.mllm import load_mllm
+
+    started = time.time()
+    if task not in TASKS:
+        raise GRPOSettingsError(f"unknown GRPO task {task!r}; known: {list(TASKS)}")
+    out = Path(out_dir)
+    seed = settings.get("seed", 0)
+    rows, skipped = pool_rows(task, prompt, pool, data_root)
+    train_rows, heldout_rows = split_heldout(rows, settings.get("heldout_share", 0.1), seed)
+    if not train_rows:
+        raise ValueError(f"GRPO {task}: no usable pool item (skipped: {skipped})")
+    device = settings.get("device", "cpu")
+    lr = learning_rate if learning_rate is not None else settings.get("learning_rate", 1e-5)
+    config = grpo_config(settings.get("trainer", {}), out / "checkpoints", seed, settings.get("save_steps", 50), device,
+                         settings.get("num_generations", 16), lr)
+    rewards = rewards or build_rewards(task, answer_key, settings.get("rewards", {}), encoders or {}, diffusion or {},
+                                       clip or {}, image_options, seed)
+    if config.reward_weights is None:  # the probe only logs: weight 0; every real reward counts once
+        config.reward_weights = [0.0 if isinstance(r, ParseRate) else 1.0 for r in rewards]
+    model, processor = load_mllm(entry, device=device)
+    lora = settings.get("lora", {})
+    peft_config = LoraConfig(r=lora.get("r", 16), lora_alpha=lora.get("alpha", 32), lora_dropout=lora.get("dropout", 0.05),
+                             target_modules=lora.get("target_modules", ["q_proj", "k_proj", "v_proj", "o_proj"]),
+                             task_type="CAUSAL_LM")
+    plateau_settings = settings.get("plateau")
+    plateau = PlateauStop(**plateau_settings) if plateau_settings else None
+    trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=config, train_dataset=Dataset.from_list(train_rows),
+                          processing_class=processor, peft_config=peft_config,
+                          callbacks=[*([plateau_callback(plateau)] if plateau else []), *(callbacks or [])] or None)
+    checkpoint = get_last_checkpoint(str(out / "checkpoints")) if (out / "checkpoints").is_dir() else None
+    if checkpoint:
+        log.info("resuming from %s", checkpoint)
+    trainer.train(resume_from_checkpoint=checkpoint)
+    names = [getattr(r, "__name__", type(r).__name__) for r in rewards]
+    history = reward_log(trainer.state.log_history, [n for n in names if n != "parse_rate_probe"])
+    adapter = out / "adapter"
+    with atomic_path(adapter) as tmp:
+        trainer.model.save_pretrained(str(tmp))
+    write_parquet(history, out / "reward_log.parquet")
+    steps = int(trainer.state.global_step)
+    stop = "plateau" if plateau and plateau.stopped_at is not None else "max_steps"
+    record = {
+        "task": task, "base_model": entry.get("model"), "learning_rate": lr, "steps": steps, "stop_reason": stop,
+        "resumed_from": checkpoint, "items": {"pool": pool.height, "train": len(train_rows),
+                                              "heldout": len(heldout_rows), "skipped": skipped},
+        "heldout": [r["parent_asin"] for r in heldout_rows],
+        "settings": {key: value for key, value in settings.items() if key != "trainer"},
+        "trainer": {key: getattr(config, key) for key in sorted(settings.get("trainer", {}))},
+        "reward_names": names, "provenance": provenance(started=started, device=device),
+    }
+    write_json(out / "grpo.json", record)
+    return record
+
+
+def remove_checkpoints(out_dir) -> None:
+    """Drop the resumable checkpoints once the adapter and logs are written (they hold optimizer state)."""
+    shutil.rmtree(Path(out_dir) / "checkpoints", ignore_errors=True)
