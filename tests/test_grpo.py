@@ -142,7 +142,7 @@ def test_two_grpo_steps_change_every_lora_weight_and_write_the_logs(tiny_qwen, p
     assert len(after) == len(snapshot.lora) > 0
     changed = [k for k, v in snapshot.lora.items() if not torch.equal(v.cpu(), after[k.replace(".default", "")])]
     assert len(changed) == len(snapshot.lora)
-    assert record["steps"] == 2 and record["stop_reason"] == "max_steps"
+    assert record["steps"] == 2 and record["stop_reason"] == "max_steps" and record["heldout_reward"] is not None
     assert record["items"] == {"pool": 8, "train": 5, "heldout": 1, "skipped": {"empty_text": 1, "unreadable_cover": 1}}
     rewards = pl.read_parquet(tmp_path / "run" / "reward_log.parquet")
     assert rewards["step"].to_list() == [1, 2]
@@ -165,6 +165,23 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_qwen, pool, tmp_pat
                         out_dir=tmp_path, settings=longer, rewards=[length_reward])
     assert record["resumed_from"].endswith("checkpoint-2") and record["steps"] == 3
     assert pl.read_parquet(tmp_path / "reward_log.parquet")["step"].to_list()[-1] == 3
+
+
+def test_of_several_learning_rates_the_best_on_the_heldout_tenth_is_kept(tiny_qwen, pool, tmp_path):
+    import filecmp
+
+    from mmpcbench.grpo.train import lr_folder, train_grpo_runs
+
+    root, items = pool
+    settings = {"num_generations": 4, "save_steps": 1, "seed": 0, "heldout_share": 0.2,
+                "lora": {"r": 16, "target_modules": ["q_proj", "v_proj"]}, "trainer": {**TRAINER, "max_steps": 1}}
+    summary = train_grpo_runs(out_dir=tmp_path, learning_rates=[1e-4, 1e-1], task="i2t", entry=tiny_qwen,
+                              prompt="Title?", answer_key="title", pool=items, data_root=root, settings=settings,
+                              rewards=[length_reward])
+    scores = {run["learning_rate"]: run["heldout_reward"] for run in summary["runs"]}
+    assert summary["chosen_learning_rate"] == max(scores, key=scores.get)
+    chosen = tmp_path / lr_folder(summary["chosen_learning_rate"]) / "adapter" / "adapter_model.safetensors"
+    assert filecmp.cmp(chosen, tmp_path / "adapter" / "adapter_model.safetensors", shallow=False)
 
 
 def test_plateau_stop_fires_when_the_moving_mean_stops_improving():

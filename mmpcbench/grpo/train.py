@@ -181,7 +181,9 @@ def grpo_config(trainer: dict, out_dir: Path, seed: int, save_steps: int, device
     if fixed:
         raise GRPOSettingsError(f"GRPO trainer setting(s) {fixed} are set by the stage itself")
     cpu = not device.startswith("cuda")
-    settings = {"bf16": False, "report_to": [], **trainer, "output_dir": str(out_dir), "seed": seed,
+    per_device = trainer.get("per_device_train_batch_size", num_generations)
+    settings = {"bf16": False, "report_to": [], "per_device_eval_batch_size": per_device, **trainer,
+                "output_dir": str(out_dir), "seed": seed,
                 "logging_steps": 1, "save_strategy": "steps", "save_steps": save_steps, "use_cpu": cpu,
                 "num_generations": num_generations, "learning_rate": learning_rate}
     return GRPOConfig(**settings)
@@ -254,6 +256,10 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
     if checkpoint:
         log.info("resuming from %s", checkpoint)
     trainer.train(resume_from_checkpoint=checkpoint)
+    heldout_reward = None
+    if heldout_rows:  # the mean total reward on the held-out tenth: what chooses between learning rates
+        metrics = trainer.evaluate(eval_dataset=Dataset.from_list(heldout_rows))
+        heldout_reward = metrics.get("eval_reward")
     names = [getattr(r, "__name__", type(r).__name__) for r in rewards]
     history = reward_log(trainer.state.log_history, [n for n in names if n != "parse_rate_probe"])
     adapter = out / "adapter"
@@ -266,7 +272,7 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
         "task": task, "base_model": entry.get("model"), "learning_rate": lr, "steps": steps, "stop_reason": stop,
         "resumed_from": checkpoint, "items": {"pool": pool.height, "train": len(train_rows),
                                               "heldout": len(heldout_rows), "skipped": skipped},
-        "heldout": [r["parent_asin"] for r in heldout_rows],
+        "heldout": [r["parent_asin"] for r in heldout_rows], "heldout_reward": heldout_reward,
         "settings": {key: value for key, value in settings.items() if key != "trainer"},
         "trainer": {key: getattr(config, key) for key in sorted(settings.get("trainer", {}))},
         "reward_names": names, "provenance": provenance(started=started, device=device),
@@ -275,6 +281,41 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
     return record
 
 
-def remove_checkpoints(out_dir) -> None:
-    """Drop the resumable checkpoints once the adapter and logs are written (they hold optimizer state)."""
-    shutil.rmtree(Path(out_dir) / "checkpoints", ignore_errors=True)
+def lr_folder(learning_rate: float) -> str:
+    return f"lr_{learning_rate:g}"
+
+
+def train_grpo_runs(*, out_dir, learning_rates: list[float], **kwargs) -> dict:
+    """One :func:`train_grpo` run per learning rate (``<out>/lr_<lr>/``, each resumable; a finished run
+    is kept), then the run with the best mean total reward on the held-out tenth of the pool is kept:
+    its adapter and reward log are copied to ``<out>/adapter`` and ``<out>/reward_log.parquet``, and
+    ``<out>/grpo.json`` records every run and the choice. One learning rate: that run."""
+    import json
+
+    if not learning_rates:
+        raise GRPOSettingsError("grpo.learning_rates is empty: give at least one learning rate")
+    out = Path(out_dir)
+    runs = []
+    for lr in learning_rates:
+        folder = out / lr_folder(lr)
+        done = folder / "grpo.json"
+        record = json.loads(done.read_text()) if done.exists() and (folder / "adapter").is_dir() else None
+        if record is None:
+            record = train_grpo(out_dir=folder, learning_rate=lr, **kwargs)
+        runs.append(record)
+    scores = [r.get("heldout_reward") for r in runs]
+    if len(runs) > 1 and any(score is None for score in scores):
+        raise ValueError("choosing between learning rates needs a held-out reward for each run "
+                         "(heldout_share > 0 and at least two usable pool items)")
+    best = int(np.argmax(scores)) if len(runs) > 1 else 0
+    chosen = out / lr_folder(learning_rates[best])
+    with atomic_path(out / "adapter") as tmp:
+        shutil.copytree(chosen / "adapter", tmp)
+    with atomic_path(out / "reward_log.parquet") as tmp:
+        shutil.copyfile(chosen / "reward_log.parquet", tmp)
+    summary = {**runs[best], "chosen_learning_rate": learning_rates[best],
+               "runs": [{"learning_rate": lr, "heldout_reward": r.get("heldout_reward"), "steps": r["steps"],
+                         "stop_reason": r["stop_reason"]} for lr, r in zip(learning_rates, runs)],
+               "chosen_by": "mean total reward on the held-out tenth of the pool" if len(runs) > 1 else "only run"}
+    write_json(out / "grpo.json", summary)
+    return summary
