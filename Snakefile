@@ -22,6 +22,7 @@ include: "rules/complete.smk"
 include: "rules/score.smk"
 include: "rules/features.smk"
 include: "rules/recommend.smk"
+include: "rules/grpo.smk"
 include: "rules/report.smk"
 
 

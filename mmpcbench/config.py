@@ -30,7 +30,9 @@ def validate_config(config: dict) -> dict:
     errors = list(validator.iter_errors(config))
     if not errors:
         _check_categories(config)
+        _resolve_adapters(config)
         _check_models(config)
+        _check_grpo(config)
         _check_methods(config)
         _fill_resource_defaults(config)
         return config
@@ -69,6 +71,48 @@ def _check_models(config: dict) -> None:
             f"config key 'completion.models': {unknown} are not in the registry 'models'; "
             f"known: {sorted(config.get('models', {}))}"
         )
+
+
+ADAPTER_KEYS = ("base", "adapter")
+
+
+def _resolve_adapters(config: dict) -> None:
+    """A GRPO adapter entry (``base``, ``adapter: grpo``) takes every setting of its base entry that it
+    does not set itself; its base must be a registry entry of its own (named if not)."""
+    registry = config.get("models", {})
+    for name, entry in registry.items():
+        if "base" not in entry:
+            continue
+        base = registry.get(entry["base"])
+        if base is None or "base" in base:
+            raise ConfigError(f"config key 'models.{name}.base': {entry['base']!r} is not a registry entry with "
+                              f"weights of its own; known: {sorted(n for n, e in registry.items() if 'base' not in e)}")
+        resolved = {**copy.deepcopy(base), **entry}
+        resolved.pop("build_tiny", None)  # the base is built (demo), the adapter is trained
+        registry[name] = resolved
+
+
+def adapter_entries(config: dict) -> dict[str, dict]:
+    """The registry's GRPO adapter entries among the completion models: name -> entry."""
+    return {name: config["models"][name] for name in config["completion"]["models"]
+            if config["models"][name].get("adapter") == "grpo"}
+
+
+def _check_grpo(config: dict) -> None:
+    grpo = config["grpo"]
+    if grpo["base"] not in config.get("models", {}) or "base" in config["models"][grpo["base"]]:
+        raise ConfigError(f"config key 'grpo.base': {grpo['base']!r} is not a registry entry with weights of its own; "
+                          f"known: {sorted(n for n, e in config.get('models', {}).items() if 'base' not in e)}")
+    for name, entry in adapter_entries(config).items():
+        if entry["base"] != grpo["base"]:
+            raise ConfigError(f"config key 'models.{name}.base': {entry['base']!r}, but GRPO trains 'grpo.base' "
+                              f"{grpo['base']!r}")
+        if entry["base"] not in config["completion"]["models"]:
+            raise ConfigError(f"config key 'completion.models': the GRPO adapter {name!r} is compared with its base "
+                              f"{entry['base']!r}, which must complete too")
+        if set(grpo["tasks"]) != {"i2t", "t2i"}:
+            raise ConfigError(f"config key 'grpo.tasks': the adapter {name!r} completes both tasks, so GRPO must "
+                              f"train both, not {grpo['tasks']}")
 
 
 def _check_methods(config: dict) -> None:

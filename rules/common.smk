@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)  # the mmpcbench library, even when not pip-installed
 
 from mmpcbench.completion.methods import QUERY_MODALITY, borrowing_method
-from mmpcbench.config import validate_config, selection_for
+from mmpcbench.config import adapter_entries, validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
 from mmpcbench.features.build import MODALITY, ORIGINAL
 from mmpcbench.report.recbench import per_recommender_tables
@@ -125,13 +125,39 @@ def diffusion_files(wildcards):
 
 
 def model_entry(wildcards):
-    return config["models"][wildcards.model]
+    """The registry entry of ``{model}``; a GRPO adapter entry gets the path of its task's adapter."""
+    entry = config["models"][wildcards.model]
+    if entry.get("adapter") == "grpo":
+        return {**entry, "adapter_path": grpo_adapter(wildcards.task, entry["base"])}
+    return entry
 
 
 def model_files(wildcards):
-    """A model the pipeline builds (tiny demo models) is an input file; a hub id is not."""
+    """A model the pipeline builds (tiny demo models, GRPO adapters) is an input file; a hub id is not."""
     entry = config["models"][wildcards.model]
+    files = []
+    if entry.get("adapter") == "grpo":
+        files.append(grpo_adapter(wildcards.task, entry["base"]))
+        entry = config["models"][entry["base"]]
+    return files + ([entry["model"]] if entry.get("build_tiny") else [])
+
+
+def grpo_adapter(task, base):
+    return f"{RESULTS}/grpo/{task}/{base}/adapter"
+
+
+def grpo_base_entry(wildcards):
+    return config["models"][wildcards.base]
+
+
+def grpo_base_files(wildcards):
+    entry = config["models"][wildcards.base]
     return [entry["model"]] if entry.get("build_tiny") else []
+
+
+def grpo_task_files(wildcards):
+    """What a task's reward needs besides the encoders: T→I paints, so the (tiny, demo) SD3 pipeline."""
+    return diffusion_files(wildcards) if wildcards.task == "t2i" else []
 
 
 RESOURCE_KEYS = ("gpu", "mem_mb", "runtime", "cpus_per_task")
@@ -258,6 +284,49 @@ def rec_figure_outputs():
     return [f"{RESULTS}/figures/figure4_rec_heatmap.png", f"{RESULTS}/figures/rec_missing_rate.png"]
 
 
+# --- GRPO: the adapters among the completion models, and what their report compares ----------------
+ADAPTERS = adapter_entries(config)
+GRPO_BASE = config["grpo"]["base"]
+GRPO_TABLES = {"table7": "table7_grpo_i2t", "table8": "table8_grpo_t2i", "tableA9": "tableA9_grpo_per_category"}
+
+
+def grpo_pairs():
+    """Per (task, before, after, category): the CQBench score files of the base model and its adapter,
+    and for I→T the embedding files of the reward metric (mmpcbench.report.grpo)."""
+    specs = []
+    for after, entry in ADAPTERS.items():
+        before = entry["base"]
+        for task in TASKS:
+            for category in CATEGORIES:
+                spec = {"task": task, "before": before, "after": after, "category": category,
+                        "before_scores": f"{RESULTS}/scores/{task}/{category}/{before}.parquet",
+                        "after_scores": f"{RESULTS}/scores/{task}/{category}/{after}.parquet"}
+                if task == "i2t":
+                    spec.update(cq_items=f"{DATA}/interim/{category}/cq_items.parquet",
+                                before_embeddings=f"{RESULTS}/embeddings/{category}/i2t/{before}.parquet",
+                                after_embeddings=f"{RESULTS}/embeddings/{category}/i2t/{after}.parquet",
+                                truth_embeddings=f"{RESULTS}/embeddings/{category}/text.parquet")
+                specs.append(spec)
+    return specs
+
+
+def grpo_files(name):
+    return {task: f"{RESULTS}/grpo/{task}/{GRPO_BASE}/{name}" for task in config["grpo"]["tasks"]}
+
+
+def grpo_report_inputs():
+    labels = ("task", "before", "after", "category")
+    files = {path for spec in grpo_pairs() for key, path in spec.items() if key not in labels}
+    return sorted(files) + list(grpo_files("grpo.json").values()) + list(grpo_files("reward_log.parquet").values())
+
+
+def grpo_outputs():
+    if not ADAPTERS:
+        return []
+    tables = [f"{RESULTS}/tables/{name}.{form}" for name in GRPO_TABLES.values() for form in ("csv", "md", "tex")]
+    return tables + [f"{RESULTS}/figures/figureA5_grpo_rewards.png"]
+
+
 def all_outputs():
     outputs = [f"{RESULTS}/tables/table1_dataset_stats.{form}" for form in ("csv", "md", "tex")]
     if MODELS:
@@ -266,6 +335,7 @@ def all_outputs():
         outputs += data_outputs(category) + completion_outputs(category)
     outputs += cq_table_outputs() + cq_figure_outputs()
     outputs += rec_table_outputs() + rec_figure_outputs()
+    outputs += grpo_outputs()
     return outputs
 
 
@@ -281,7 +351,9 @@ def root_from(name, tail):
 
     def root(wildcards, input, output):
         files = input if name in input.keys() else output
-        path, suffix = Path(files[name]), Path(tail.format(**dict(wildcards.items())))
+        value = files[name]
+        path = Path(value if isinstance(value, str) else value[0])  # a list: its first file
+        suffix = Path(tail.format(**{"category": CATEGORIES[0], **dict(wildcards.items())}))
         if path.parts[-len(suffix.parts) :] != suffix.parts:
             raise ValueError(f"{name} path '{path}' does not end with '{suffix}': update root_from({name!r}, ...)")
         return str(Path(*path.parts[: -len(suffix.parts)]))

@@ -199,3 +199,52 @@ def test_an_unknown_trainer_setting_is_named():
         grpo_config({"num_generationz": 4}, "/tmp/x", 0, 1, "cpu", 4, 1e-5)
     with pytest.raises(GRPOSettingsError, match="seed"):
         grpo_config({"seed": 4}, "/tmp/x", 0, 1, "cpu", 4, 1e-5)
+
+
+# --- the GRPO tables ----------------------------------------------------------------------------------------
+
+
+def _scores(values: dict, n=40):
+    import polars as pl
+
+    return pl.DataFrame({"parent_asin": [f"I{i:02d}" for i in range(n)], **values})
+
+
+def test_paired_bootstrap_interval_of_after_minus_before_and_the_reward_hacking_verdict():
+    from mmpcbench.report.grpo import REWARD_METRIC, compare, verdict
+
+    rng = np.random.default_rng(0)
+    noise = {m: rng.random(40) for m in ("cosine", "euclidean", "overlap", "bertscore")}
+    pairs = {}
+    for category, lift in (("A", 0.3), ("B", 0.1)):
+        before = _scores({REWARD_METRIC: rng.random(40) * 0.5, **noise})
+        after = before.with_columns((before[REWARD_METRIC] + lift).alias(REWARD_METRIC))  # only the reward moves
+        pairs.setdefault(("i2t", "base", "base-grpo"), {})[category] = (before, after)
+    frame = compare(pairs, resamples=200, seed=1)
+    overall = frame.filter(frame["category"] == "all").to_dicts()
+    reward = next(r for r in overall if r["metric"] == REWARD_METRIC)
+    assert reward["difference"] == pytest.approx(0.2) and reward["ci_low"] == pytest.approx(0.2)
+    assert reward["before_std"] >= 0 and reward["n_items"] == 80
+    cosine = next(r for r in overall if r["metric"] == "cosine")
+    assert cosine["difference"] == 0 and cosine["ci_low"] == cosine["ci_high"] == 0
+    assert "reward hacking" in verdict(overall)
+    # a held-out metric that moves too makes it a gain
+    lifted = {c: (b, a.with_columns((a["bertscore"] + 0.05).alias("bertscore"))) for c, (b, a) in pairs[
+        ("i2t", "base", "base-grpo")].items()}
+    again = compare({("i2t", "base", "base-grpo"): lifted}, resamples=200, seed=1)
+    assert "a gain beyond the reward" in verdict(again.filter(again["category"] == "all").to_dicts())
+
+
+def test_reward_metric_reads_the_embeddings_and_gives_a_missing_completion_zero(tmp_path):
+    import polars as pl
+
+    from mmpcbench.report.grpo import reward_scores
+
+    pl.DataFrame({"parent_asin": ["a", "b", "c"]}).write_parquet(tmp_path / "cq.parquet")
+    vectors = pl.Array(pl.Float32, 2)
+    pl.DataFrame({"parent_asin": ["a", "b", "c", "z"], "embedding": [[1, 0], [0, 1], None, [1, 0]]},
+                 schema={"parent_asin": pl.String, "embedding": vectors}).write_parquet(tmp_path / "hyp.parquet")
+    pl.DataFrame({"parent_asin": ["a", "b", "c", "z"], "embedding": [[1, 0], [0.6, 0.8], [1, 0], [0, 1]]},
+                 schema={"parent_asin": pl.String, "embedding": vectors}).write_parquet(tmp_path / "ref.parquet")
+    scores = reward_scores(tmp_path / "cq.parquet", tmp_path / "hyp.parquet", tmp_path / "ref.parquet")
+    assert scores["reward_cosine"].to_list() == pytest.approx([1.0, 0.8, 0.0])

@@ -78,6 +78,14 @@ def load_mllm(entry: dict, device: str | None = None):
         raise MLLMError(f"cannot load model {entry['model']!r}{offline_hint()}: {error}") from error
     if "quantization_config" not in kwargs:
         model = model.to(device)
+    if entry.get("adapter_path"):  # a GRPO adapter entry: the base with the task's LoRA adapter
+        from peft import PeftModel
+
+        try:
+            model = PeftModel.from_pretrained(model, entry["adapter_path"])
+        except (OSError, ValueError) as error:
+            raise MLLMError(f"cannot load the adapter {entry['adapter_path']!r} over {entry['model']!r}: {error}") \
+                from error
     processor.tokenizer.padding_side = "left"
     return model.eval(), processor
 

@@ -257,7 +257,7 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
         log.info("resuming from %s", checkpoint)
     trainer.train(resume_from_checkpoint=checkpoint)
     heldout_reward = None
-    if heldout_rows:  # the mean total reward on the held-out tenth: what chooses between learning rates
+    if heldout_rows and settings.get("evaluate_heldout", True):  # what chooses between learning rates
         metrics = trainer.evaluate(eval_dataset=Dataset.from_list(heldout_rows))
         heldout_reward = metrics.get("eval_reward")
     names = [getattr(r, "__name__", type(r).__name__) for r in rewards]
@@ -301,7 +301,9 @@ def train_grpo_runs(*, out_dir, learning_rates: list[float], **kwargs) -> dict:
         done = folder / "grpo.json"
         record = json.loads(done.read_text()) if done.exists() and (folder / "adapter").is_dir() else None
         if record is None:
-            record = train_grpo(out_dir=folder, learning_rate=lr, **kwargs)
+            settings = {**kwargs.pop("settings"), "evaluate_heldout": len(learning_rates) > 1}
+            record = train_grpo(out_dir=folder, learning_rate=lr, settings=settings, **kwargs)
+            kwargs["settings"] = settings
         runs.append(record)
     scores = [r.get("heldout_reward") for r in runs]
     if len(runs) > 1 and any(score is None for score in scores):

@@ -1,0 +1,35 @@
+"""The GRPO stage as a file-to-file function: what rule ``grpo_train`` calls."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import polars as pl
+
+from mmpcbench.grpo.train import build_rewards, train_grpo_runs
+
+log = logging.getLogger(__name__)
+
+SETTING_KEYS = ("num_generations", "save_steps", "seed", "heldout_share", "lora", "plateau", "rewards", "trainer",
+                "device")
+
+
+def train_task(*, task: str, entry: dict, completion: dict, grpo: dict, encoders: dict, diffusion: dict,
+               image_metrics: dict, pool_paths: list, data_root, out_dir) -> dict:
+    """Train the adapters of one task on the GRPO pools of every category (``grpo.learning_rates``: one
+    run each, the best on the held-out tenth kept); the rewards' encoders and the diffusion pipeline
+    run on the training device (``grpo.device``)."""
+    pool = pl.concat([pl.read_parquet(path, columns=["parent_asin", "text", "image_path"]) for path in pool_paths])
+    device = grpo["device"]
+    on_device = {name: {**spec, "device": device} for name, spec in encoders.items() if isinstance(spec, dict)}
+    clip = {**image_metrics.get("clip", {}), "device": device}
+    options = {k: v for k, v in image_metrics.items() if k in ("size",)}
+    settings = {key: grpo[key] for key in SETTING_KEYS if key in grpo}
+    rewards = build_rewards(task, completion["answer_keys"][task], grpo.get("rewards", {}), on_device, diffusion, clip,
+                            options, grpo.get("seed", 0))
+    log.info("GRPO %s on %s: %d pool items from %d categories, learning rates %s", task, entry.get("model"),
+             pool.height, len(pool_paths), grpo["learning_rates"])
+    return train_grpo_runs(out_dir=Path(out_dir), learning_rates=grpo["learning_rates"], task=task, entry=entry,
+                           prompt=completion["prompts"][task], answer_key=completion["answer_keys"][task], pool=pool,
+                           data_root=data_root, settings=settings, rewards=rewards)

@@ -1,0 +1,241 @@
+"""GRPO tables and figure (the paper's Tables 7, 8, A.9 and Figure A.5), from files the pipeline wrote.
+
+- **before / after**: the base MLLM's and its GRPO adapter's completions of the CQ sample, scored by
+  CQBench (the per-item score files), per metric; the mean per category, then — as Tables 2–3 — the
+  mean ± std **across the categories' means**;
+- **paired bootstrap 95% interval of after − before** (the paper reported no test): the CQ items of
+  each category are resampled (``resamples`` times, seeded per task × category × metric), the same
+  items for before and after; per replicate the category means' differences are averaged over the
+  categories; the interval is the percentile interval of those averages. An interval that excludes 0
+  is a difference the sample can tell;
+- Table 7 (I→T) also shows **the reward metric itself** — the cosine of the configured text encoder's
+  embeddings (all-MiniLM-L6-v2 in the paper config) of each completion and the item's true text, read
+  from the RecBench embedding files (a missing completion: 0) — labelled as the reward, beside the
+  held-out metrics (TF-IDF cosine, Euclidean, overlap, BERTScore). The caption gives the verdict: a
+  gain on the reward metric alone is **reward hacking**; a gain on a held-out metric is a gain;
+- Table A.9: per category, before and after for every metric of both tasks;
+- Figure A.5: the total reward per training step for each task, raw and smoothed (a centred moving
+  mean over ``window`` steps), from the reward logs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from mmpcbench.metrics.image import IMAGE_METRICS, LOWER_IS_BETTER
+from mmpcbench.metrics.text import TEXT_METRICS
+from mmpcbench.report.figures import pyplot, save_png
+from mmpcbench.report.tables import fmt, latex_escape, write_table
+from mmpcbench.seeds import derive_seed
+
+REWARD_METRIC = "reward_cosine"
+TASK_METRICS = {"i2t": [REWARD_METRIC, *TEXT_METRICS], "t2i": list(IMAGE_METRICS)}
+TASK_TABLES = {"i2t": "7", "t2i": "8"}
+NAMES = {REWARD_METRIC: "reward: encoder cosine", "cosine": "TF-IDF cos", "euclidean": "Euclid. sim",
+         "overlap": "Token overlap", "bertscore": "BERTScore F1", "psnr": "PSNR (dB)", "ssim": "SSIM", "mse": "MSE ↓",
+         "lpips": "LPIPS ↓", "clip": "CLIP / image sim."}
+
+
+def reward_scores(cq_items_path, completion_embeddings_path, truth_embeddings_path) -> pl.DataFrame:
+    """Per CQ item, the cosine of its completion's and its true text's embeddings (0 for a missing one)."""
+    cq = pl.read_parquet(cq_items_path, columns=["parent_asin"])
+    completion = pl.read_parquet(completion_embeddings_path, columns=["parent_asin", "embedding"])
+    truth = pl.read_parquet(truth_embeddings_path, columns=["parent_asin", "embedding"])
+    joined = cq.join(completion.rename({"embedding": "hyp"}), on="parent_asin", how="left").join(
+        truth.rename({"embedding": "ref"}), on="parent_asin", how="left").sort("parent_asin")
+    values = []
+    for hyp, ref in zip(joined["hyp"].to_list(), joined["ref"].to_list()):
+        values.append(0.0 if hyp is None or ref is None else float(np.dot(hyp, ref)))
+    return pl.DataFrame({"parent_asin": joined["parent_asin"], REWARD_METRIC: values})
+
+
+def item_scores(score_path, reward: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The CQBench per-item scores (and the reward metric, I→T), sorted by item."""
+    frame = pl.read_parquet(score_path)
+    if reward is not None:
+        frame = frame.join(reward, on="parent_asin", how="left")
+    return frame.sort("parent_asin")
+
+
+def compare(pairs: dict, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> pl.DataFrame:
+    """``pairs``: (task, before, after) → {category: (before frame, after frame)}. One row per (task,
+    before, after, metric, category or "all"): the means, the difference and, for "all", the std across
+    categories and the paired bootstrap interval of the difference (see the module docstring)."""
+    alpha = (1 - level) / 2
+    rows = []
+    for (task, before, after), by_category in pairs.items():
+        for metric in TASK_METRICS[task]:
+            diffs, means_b, means_a, n_items = [], [], [], 0
+            for category, (frame_b, frame_a) in by_category.items():
+                if frame_b["parent_asin"].to_list() != frame_a["parent_asin"].to_list():
+                    raise ValueError(f"{task}/{category}: {before} and {after} were not scored on the same items")
+                b = frame_b[metric].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                a = frame_a[metric].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                rng = np.random.default_rng(derive_seed(seed, "grpo", task, category, metric))
+                index = rng.integers(0, len(b), size=(resamples, len(b))) if len(b) else np.zeros((resamples, 0), int)
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN replicate stays NaN
+                    diffs.append(np.nanmean(a[index], axis=1) - np.nanmean(b[index], axis=1))
+                    mb, ma = float(np.nanmean(b)) if len(b) else math.nan, float(np.nanmean(a)) if len(a) else math.nan
+                means_b.append(mb)
+                means_a.append(ma)
+                n_items += len(b)
+                rows.append({"task": task, "before": before, "after": after, "metric": metric, "category": category,
+                             "before_mean": mb, "after_mean": ma, "difference": ma - mb, "before_std": math.nan,
+                             "after_std": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n_items": len(b)})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                average = np.nanmean(np.stack(diffs), axis=0) if diffs else np.array([math.nan])
+            finite = average[~np.isnan(average)]
+            low, high = ((float(np.quantile(finite, alpha)), float(np.quantile(finite, 1 - alpha)))
+                         if finite.size else (math.nan, math.nan))
+            rows.append({"task": task, "before": before, "after": after, "metric": metric, "category": "all",
+                         "before_mean": float(np.mean(means_b)), "after_mean": float(np.mean(means_a)),
+                         "difference": float(np.mean(means_a) - np.mean(means_b)),
+                         "before_std": float(np.std(means_b)), "after_std": float(np.std(means_a)),
+                         "ci_low": low, "ci_high": high, "n_items": n_items})
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def _better(metric: str, low: float, high: float) -> bool | None:
+    """True: the interval says after is better; False: worse; None: cannot tell (or no interval)."""
+    if math.isnan(low) or (low <= 0 <= high):
+        return None
+    gain = low > 0
+    return (not gain) if metric in LOWER_IS_BETTER else gain
+
+
+def verdict(rows: list[dict]) -> str:
+    """What Table 7's rows say: a real gain, reward hacking, or no gain the sample can tell."""
+    better = {r["metric"]: _better(r["metric"], r["ci_low"], r["ci_high"]) for r in rows}
+    held_out = [m for m in better if m != REWARD_METRIC]
+    if any(better[m] for m in held_out):
+        gains = ", ".join(m for m in held_out if better[m])
+        return f"Held-out metrics improve ({gains}): a gain beyond the reward."
+    if better.get(REWARD_METRIC):
+        return "Only the reward metric improves, no held-out metric does: reward hacking."
+    return "No metric improves beyond the bootstrap interval: no gain the CQ sample can tell."
+
+
+def _interval(row) -> str:
+    if math.isnan(row["ci_low"]):
+        return "—"
+    return f"{row['difference']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]"
+
+
+def write_before_after(frame: pl.DataFrame, task: str, paths: dict, n_categories: int, level: float,
+                       caption_extra: str = "") -> pl.DataFrame:
+    """Table 7 (I→T) or 8 (T→I): per metric, before and after (mean ± std across categories) and the
+    paired bootstrap interval of after − before."""
+    table = frame.filter((pl.col("task") == task) & (pl.col("category") == "all"))
+    header = ["before → after", "metric", "before", "after", f"after − before [{int(level * 100)}% CI]"]
+    md_rows, tex_rows, verdicts = [], [], []
+    for (before, after), group in table.group_by(["before", "after"], maintain_order=True):
+        rows = group.to_dicts()
+        verdicts.append(f"{after} vs {before}: {verdict(rows) if task == 'i2t' else _image_verdict(rows)}")
+        for r in rows:
+            pair = f"{before} → {after}"
+            name = NAMES.get(r["metric"], r["metric"])
+            b, a = f"{fmt(r['before_mean'])} ± {fmt(r['before_std'])}", f"{fmt(r['after_mean'])} ± {fmt(r['after_std'])}"
+            md_rows.append([pair, name, b, a, _interval(r)])
+            tex_rows.append([latex_escape(pair), latex_escape(name), b.replace("±", r"$\pm$"),
+                             a.replace("±", r"$\pm$"), _interval(r)])
+    reward = (" The first row is the reward metric itself (the GRPO reward's encoder cosine of the completion and "
+              "the true text, not a held-out metric); the others are CQBench's held-out metrics."
+              if task == "i2t" else "")
+    caption = (f"GRPO {'I→T' if task == 'i2t' else 'T→I'}: the base model (before) and its GRPO adapter (after) on "
+               f"the CQ sample; mean ± std across {n_categories} categories; after − before with a paired bootstrap "
+               f"{int(level * 100)}% interval (items resampled per category, the same for both).{reward} "
+               + " ".join(verdicts) + caption_extra)
+    title = f"Table {TASK_TABLES[task]}: GRPO {'I→T' if task == 'i2t' else 'T→I'} before and after"
+    write_table(table, paths, title=title, caption=caption, label=f"tab:grpo-{task}", header=header,
+                md_rows=md_rows, tex_rows=tex_rows)
+    return table
+
+
+def _image_verdict(rows: list[dict]) -> str:
+    better = [r["metric"] for r in rows if _better(r["metric"], r["ci_low"], r["ci_high"])]
+    worse = [r["metric"] for r in rows if _better(r["metric"], r["ci_low"], r["ci_high"]) is False]
+    if not better and not worse:
+        return "no metric changes beyond the bootstrap interval."
+    return f"better on {', '.join(better) or 'none'}; worse on {', '.join(worse) or 'none'}."
+
+
+def write_per_category(frame: pl.DataFrame, paths: dict) -> pl.DataFrame:
+    """Table A.9: per task × category × metric, before and after (means over the category's items)."""
+    table = frame.filter(pl.col("category") != "all")
+    header = ["task", "before → after", "category", "metric", "before", "after", "after − before"]
+    md_rows = [[r["task"], f"{r['before']} → {r['after']}", r["category"], NAMES.get(r["metric"], r["metric"]),
+                fmt(r["before_mean"]), fmt(r["after_mean"]), f"{r['difference']:+.4f}"] for r in table.to_dicts()]
+    tex_rows = [[latex_escape(c) for c in row] for row in md_rows]
+    caption = ("GRPO per category: the base model (before) and its GRPO adapter (after) on each category's CQ sample, "
+               "the mean over its items (I→T and T→I).")
+    write_table(table, paths, title="Table A.9: GRPO per category", caption=caption, label="tab:grpo-category",
+                header=header, md_rows=md_rows, tex_rows=tex_rows)
+    return table
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """A centred moving mean over ``window`` steps (shorter at the ends)."""
+    out = np.empty(len(values))
+    half = window // 2
+    for i in range(len(values)):
+        out[i] = np.nanmean(values[max(0, i - half) : i + half + 1])
+    return out
+
+
+def write_reward_curves(logs: dict[str, str], out_png, window: int = 10) -> dict[str, pl.DataFrame]:
+    """Figure A.5: per task the total reward and each component per step, raw and smoothed."""
+    plt = pyplot()
+    frames = {task: pl.read_parquet(path) for task, path in logs.items()}
+    fig, axes = plt.subplots(1, len(frames), figsize=(5.5 * len(frames), 3.6), dpi=100, squeeze=False)
+    for ax, (task, frame) in zip(axes[0], frames.items()):
+        steps = frame["step"].to_numpy()
+        components = [c[: -len("_mean")] for c in frame.columns if c.endswith("_mean")]
+        for column, label in [("reward", "total"), *[(f"{c}_mean", c) for c in components]]:
+            values = frame[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            line = ax.plot(steps, values, alpha=0.35, linewidth=0.8)[0]
+            ax.plot(steps, smooth(values, window), color=line.get_color(), linewidth=1.6, label=f"{label}")
+        ax.set_title(f"GRPO {'I→T' if task == 'i2t' else 'T→I'}: reward per step", fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Figure A.5: reward curves (thin: raw; thick: moving mean over {window} steps)", fontsize=9)
+    save_png(fig, out_png)
+    return frames
+
+
+def write_grpo_report(*, pairs_spec: list[dict], outputs: dict, bootstrap: dict, records: dict[str, str],
+                      reward_logs: dict[str, str], window: int = 10) -> pl.DataFrame:
+    """Every GRPO table and the figure. ``pairs_spec``: per (task, before, after, category) the score
+    files (``before_scores``, ``after_scores``) and, for I→T, the embedding files of the reward metric
+    (``cq_items``, ``before_embeddings``, ``after_embeddings``, ``truth_embeddings``). ``records``: the
+    ``grpo.json`` per task (the captions say how each adapter was trained)."""
+    pairs: dict = {}
+    for spec in pairs_spec:
+        reward_b = reward_a = None
+        if spec["task"] == "i2t":
+            reward_b = reward_scores(spec["cq_items"], spec["before_embeddings"], spec["truth_embeddings"])
+            reward_a = reward_scores(spec["cq_items"], spec["after_embeddings"], spec["truth_embeddings"])
+        key = (spec["task"], spec["before"], spec["after"])
+        pairs.setdefault(key, {})[spec["category"]] = (item_scores(spec["before_scores"], reward_b),
+                                                       item_scores(spec["after_scores"], reward_a))
+    level = bootstrap.get("level", 0.95)
+    frame = compare(pairs, bootstrap.get("resamples", 1000), level, bootstrap.get("seed", 0))
+    trained = {task: json.loads(Path(path).read_text()) for task, path in records.items()}
+    for task in ("i2t", "t2i"):
+        record = trained.get(task, {})
+        extra = (f" The adapter: {record.get('steps')} steps at learning rate {record.get('learning_rate')} "
+                 f"(stop: {record.get('stop_reason')}), {record.get('items', {}).get('train')} pool items."
+                 if record else "")
+        n_categories = len({c for (t, _, _), cats in pairs.items() if t == task for c in cats})
+        write_before_after(frame, task, {k: outputs[f"table{TASK_TABLES[task]}_{k}"] for k in ("csv", "md", "tex")},
+                           n_categories, level, extra)
+    write_per_category(frame, {k: outputs[f"tableA9_{k}"] for k in ("csv", "md", "tex")})
+    write_reward_curves(reward_logs, outputs["figure"], window)
+    return frame

@@ -1,0 +1,56 @@
+# GRPO: one job per task trains LoRA adapters on the configured base MLLM with TRL's GRPOTrainer
+# (every configured learning rate, the best on the held-out tenth kept); the registry's adapter entries
+# then complete like any other MLLM (complete_mllm depends on the adapter).
+
+
+rule grpo_train:
+    input:
+        pools=expand(f"{DATA}/interim/{{category}}/grpo_items.parquet", category=CATEGORIES),
+        base=grpo_base_files,
+        reward_models=grpo_task_files,
+    output:
+        adapter=directory(f"{RESULTS}/grpo/{{task}}/{{base}}/adapter"),
+        rewards=f"{RESULTS}/grpo/{{task}}/{{base}}/reward_log.parquet",
+        record=f"{RESULTS}/grpo/{{task}}/{{base}}/grpo.json",
+    params:
+        entry=grpo_base_entry,
+        completion=config["completion"],
+        grpo=config["grpo"],
+        encoders=config["encoders"],
+        diffusion=config["diffusion"],
+        image_metrics=config["metrics"]["image"],
+        data_root=root_from("pools", "interim/{category}/grpo_items.parquet"),
+    threads: job_threads("grpo")
+    resources:
+        **job_resources("grpo"),
+    log:
+        f"{LOGS}/grpo_train/{{task}}/{{base}}.log",
+    conda:
+        "../envs/mllm.yaml"
+    script:
+        "../workflow_scripts/grpo_train.py"
+
+
+if ADAPTERS:
+
+    rule grpo_report:
+        input:
+            grpo_report_inputs(),
+        output:
+            **{f"{key}_{form}": f"{RESULTS}/tables/{name}.{form}" for key, name in GRPO_TABLES.items()
+               for form in ("csv", "tex")},
+            **{f"{key}_md": report(f"{RESULTS}/tables/{name}.md", caption="../report/grpo_table.rst", category="GRPO",
+                                   labels={"table": name}) for key, name in GRPO_TABLES.items()},
+            figure=report(f"{RESULTS}/figures/figureA5_grpo_rewards.png", caption="../report/grpo_rewards.rst",
+                          category="GRPO", labels={"figure": "Figure A.5"}),
+        params:
+            pairs=grpo_pairs(),
+            bootstrap=config["metrics"]["bootstrap"],
+            records=grpo_files("grpo.json"),
+            reward_logs=grpo_files("reward_log.parquet"),
+        log:
+            f"{LOGS}/grpo_report.log",
+        conda:
+            "../envs/metrics.yaml"
+        script:
+            "../workflow_scripts/grpo_report.py"
