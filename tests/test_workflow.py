@@ -101,18 +101,28 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
     out = result.stdout + result.stderr
     for rule, count in (("download", 18), ("parse", 9), ("fetch_images", 9), ("rec_split", 9), ("table1", 1),
                         ("embed_items", 18), ("complete_text_borrowed", 36), ("complete_image_borrowed", 36),
-                        ("complete_mllm", 9 * 6 * 2), ("diffuse", 9 * 6), ("score_text", 9 * 10),
-                        ("score_image", 9 * 10), ("cqbench_tables", 1), ("cqbench_radar", 1),
-                        ("embed_completion", 9 * 2 * 10), ("features", 9 * (1 + 2 * 13)),
-                        ("train_recommender", 9 * (1 + 2 * 13)), ("recbench_report", 1)):
+                        ("complete_mllm", 9 * 7 * 2), ("diffuse", 9 * 7), ("score_text", 9 * 11),
+                        ("score_image", 9 * 11), ("cqbench_tables", 1), ("cqbench_radar", 1),
+                        ("embed_completion", 9 * 2 * 11), ("features", 9 * (1 + 2 * 14)),
+                        ("train_recommender", 9 * (1 + 2 * 14)), ("recbench_report", 1), ("grpo_train", 2),
+                        ("grpo_report", 1)):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), rule
+    # GRPO: one GPU job per task; the adapter's completions read the adapter it writes
+    grpo = out.split("rule grpo_train:")[1:]
+    assert len(grpo) == 2 and all("gpu=1" in job.split("resources:")[1].splitlines()[0] for job in grpo)
+    jobs = [job.split("\n[")[0] for job in out.split("rule complete_mllm:")[1:]]
+    adapter_jobs = [job for job in jobs if "model=qwen2.5-vl-7b-grpo" in job]
+    assert len(adapter_jobs) == 18
+    for job in adapter_jobs:
+        task = "i2t" if "task=i2t" in job else "t2i"
+        assert f"results/grpo/{task}/qwen2.5-vl-7b/adapter" in job.split("output:")[0]
     # every completion job asks for a GPU and what its model needs: a 72B more than a 4B
     jobs = out.split("rule complete_mllm:")[1:]
     resources = {}
     for job in jobs:
         model = job.split("model=")[1].split()[0].rstrip(",")
         resources[model] = job.split("resources:")[1].splitlines()[0]
-    assert len(resources) == 6 and all("gpu=1" in line for line in resources.values())
+    assert len(resources) == 7 and all("gpu=1" in line for line in resources.values())
     assert "mem_mb=96000" in resources["qwen2.5-vl-72b"] and "mem_mb=24000" in resources["gemma-3-4b"]
     diffuse = out.split("rule diffuse:")[1].split("resources:")[1].splitlines()[0]
     assert "gpu=1" in diffuse and "mem_mb=64000" in diffuse
@@ -126,7 +136,7 @@ def test_slurm_profile_by_its_name_plans_gpu_jobs_with_their_resources(tmp_path)
     result = snakemake(tmp_path, "-n", "--profile", "slurm", "all", cores=False)
     out = result.stdout + result.stderr
     jobs = out.split("rule complete_mllm:")[1:]
-    assert len(jobs) == 9 * 6 * 2
+    assert len(jobs) == 9 * 7 * 2
     assert all("gpu=1" in job.split("resources:")[1].splitlines()[0] for job in jobs)
     assert all("cpus_per_task=4" in job.split("resources:")[1].splitlines()[0] for job in jobs)
     parse = out.split("rule parse:")[1].split("resources:")[1].splitlines()[0]
@@ -160,7 +170,7 @@ def test_single_modality_recbench_is_one_config_line(tmp_path):
                        str(tmp_path / "text.yaml"))
     counts = {parts[0]: int(parts[1]) for parts in map(str.split, result.stdout.splitlines())
               if len(parts) == 2 and parts[1].isdigit()}
-    assert counts["features"] == counts["train_recommender"] == 3 * (1 + 9)  # original + the I→T variants only
+    assert counts["features"] == counts["train_recommender"] == 3 * (1 + 10)  # original + the I→T variants only
 
 
 def test_demo_completes_every_item_by_every_control(demo_run):
