@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)  # the mmpcbench library, even when not pip-installed
 
 from mmpcbench.completion.methods import QUERY_MODALITY, borrowing_method
+from mmpcbench.completion.pipeline import task_request
 from mmpcbench.config import adapter_entries, validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
 from mmpcbench.features.build import MODALITY, ORIGINAL
@@ -122,6 +123,11 @@ def diffusion_files(wildcards):
 
 
 # --- the model registry: what a completion job needs and asks SLURM for -------------------------
+
+
+def completion_request(wildcards):
+    """The task's prompt, answer key, failure policy, shard size and seed: only what a job uses."""
+    return task_request(config["completion"], wildcards.task)
 
 
 def model_entry(wildcards):

@@ -12,7 +12,7 @@ rule complete_mllm:
         f"{RESULTS}/completions/{{task}}/{{category}}/{{model}}.parquet",
     params:
         entry=model_entry,
-        completion=config["completion"],
+        request=completion_request,
         data_root=rec_items_root,
     threads: job_threads("models")
     resources:

@@ -14,7 +14,7 @@ rule grpo_train:
         record=f"{RESULTS}/grpo/{{task}}/{{base}}/grpo.json",
     params:
         entry=grpo_base_entry,
-        completion=config["completion"],
+        request=completion_request,
         grpo=config["grpo"],
         encoders=config["encoders"],
         diffusion=config["diffusion"],

@@ -11,7 +11,7 @@ limit_threads(snakemake.threads)
 complete_with_model(
     task=snakemake.wildcards.task,
     entry=snakemake.params.entry,
-    completion=snakemake.params.completion,
+    request=snakemake.params.request,
     rec_items_path=snakemake.input.rec_items,
     data_root=snakemake.params.data_root,
     out_path=snakemake.output[0],

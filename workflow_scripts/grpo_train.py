@@ -11,7 +11,7 @@ limit_threads(snakemake.threads)
 train_task(
     task=snakemake.wildcards.task,
     entry=snakemake.params.entry,
-    completion=snakemake.params.completion,
+    request=snakemake.params.request,
     grpo=snakemake.params.grpo,
     encoders=snakemake.params.encoders,
     diffusion=snakemake.params.diffusion,

@@ -60,14 +60,18 @@ def embed_items(rec_items_path, modality: str, spec: dict, data_root, out_path) 
     return frame
 
 
-def complete_with_model(*, task: str, entry: dict, completion: dict, rec_items_path, data_root, out_path) -> pl.DataFrame:
-    """I→T or T→I for every rec item with one MLLM (prompts, answer key, failure policy from config)."""
+def complete_with_model(*, task: str, entry: dict, request: dict, rec_items_path, data_root, out_path) -> pl.DataFrame:
+    """I→T or T→I for every rec item of a category with one MLLM; ``request``: the task's ``prompt``,
+    ``answer_key``, ``failure_policy``, ``shard_size`` and ``seed`` (:func:`task_request`)."""
     from mmpcbench.completion.mllm import CompletionRequest, complete_items
 
     items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"])
-    request = CompletionRequest(
-        task=task, prompt=completion["prompts"][task], answer_key=completion["answer_keys"][task],
-        failure_policy=completion.get("failure_policy", "raw"), shard_size=completion.get("shard_size", 256),
-        seed=completion.get("seed", 0),
-    )
-    return complete_items(request, entry, items, data_root, out_path)
+    return complete_items(CompletionRequest(task=task, **request), entry, items, data_root, out_path)
+
+
+def task_request(completion: dict, task: str) -> dict:
+    """What one task's completion job needs of the ``completion`` config (so that a change elsewhere in
+    it — another model, the other task's prompt — reruns nothing)."""
+    return {"prompt": completion["prompts"][task], "answer_key": completion["answer_keys"][task],
+            "failure_policy": completion.get("failure_policy", "raw"), "shard_size": completion.get("shard_size", 256),
+            "seed": completion.get("seed", 0)}

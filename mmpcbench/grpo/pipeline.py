@@ -15,9 +15,10 @@ SETTING_KEYS = ("num_generations", "save_steps", "seed", "heldout_share", "lora"
                 "device")
 
 
-def train_task(*, task: str, entry: dict, completion: dict, grpo: dict, encoders: dict, diffusion: dict,
+def train_task(*, task: str, entry: dict, request: dict, grpo: dict, encoders: dict, diffusion: dict,
                image_metrics: dict, pool_paths: list, data_root, out_dir) -> dict:
-    """Train the adapters of one task on the GRPO pools of every category (``grpo.learning_rates``: one
+    """Train the adapters of one task (``request``: the ``complete`` stage's prompt and answer key of the
+    task, :func:`mmpcbench.completion.pipeline.task_request`) on the GRPO pools of every category (``grpo.learning_rates``: one
     run each, the best on the held-out tenth kept); the rewards' encoders and the diffusion pipeline
     run on the training device (``grpo.device``)."""
     pool = pl.concat([pl.read_parquet(path, columns=["parent_asin", "text", "image_path"]) for path in pool_paths])
@@ -26,10 +27,10 @@ def train_task(*, task: str, entry: dict, completion: dict, grpo: dict, encoders
     clip = {**image_metrics.get("clip", {}), "device": device}
     options = {k: v for k, v in image_metrics.items() if k in ("size",)}
     settings = {key: grpo[key] for key in SETTING_KEYS if key in grpo}
-    rewards = build_rewards(task, completion["answer_keys"][task], grpo.get("rewards", {}), on_device, diffusion, clip,
+    rewards = build_rewards(task, request["answer_key"], grpo.get("rewards", {}), on_device, diffusion, clip,
                             options, grpo.get("seed", 0))
     log.info("GRPO %s on %s: %d pool items from %d categories, learning rates %s", task, entry.get("model"),
              pool.height, len(pool_paths), grpo["learning_rates"])
     return train_grpo_runs(out_dir=Path(out_dir), learning_rates=grpo["learning_rates"], task=task, entry=entry,
-                           prompt=completion["prompts"][task], answer_key=completion["answer_keys"][task], pool=pool,
+                           prompt=request["prompt"], answer_key=request["answer_key"], pool=pool,
                            data_root=data_root, settings=settings, rewards=rewards)
