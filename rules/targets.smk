@@ -88,6 +88,13 @@ rule recbench:
         rec_figure_outputs(),
 
 
+rule grpo:
+    input:
+        [path for task in config["grpo"]["tasks"] for path in (grpo_adapter(task, GRPO_BASE),
+                                                               *grpo_files("grpo.json").values())],
+        grpo_outputs(),
+
+
 rule tables:
     input:
         rules.table1.output,
@@ -96,6 +103,7 @@ rule tables:
         cq_figure_outputs(),
         rec_table_outputs(),
         rec_figure_outputs(),
+        grpo_outputs(),
 
 
 for _category in CATEGORIES:
