@@ -152,6 +152,20 @@ def grpo_adapter(task, base):
     return f"{RESULTS}/grpo/{task}/{base}/adapter"
 
 
+def grpo_settings(wildcards):
+    """The GRPO settings a training job uses (not its resources: a new time limit retrains nothing)."""
+    return {key: value for key, value in config["grpo"].items() if key not in ("resources", "tasks", "base")}
+
+
+def grpo_reward_models(wildcards):
+    """What the task's similarity reward loads: I→T the text encoder; T→I the diffusion pipeline and
+    the CQBench CLIP encoder (with the image metrics' size option)."""
+    if wildcards.task == "i2t":
+        return {"encoders": {"text": config["encoders"]["text"]}}
+    image = config["metrics"]["image"]
+    return {"diffusion": config["diffusion"], "clip": image["clip"], "image_options": {"size": image.get("size")}}
+
+
 def grpo_base_entry(wildcards):
     return config["models"][wildcards.base]
 

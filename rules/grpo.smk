@@ -15,10 +15,8 @@ rule grpo_train:
     params:
         entry=grpo_base_entry,
         request=completion_request,
-        grpo=config["grpo"],
-        encoders=config["encoders"],
-        diffusion=config["diffusion"],
-        image_metrics=config["metrics"]["image"],
+        grpo=grpo_settings,
+        reward_models=grpo_reward_models,
         data_root=root_from("pools", "interim/{category}/grpo_items.parquet"),
     threads: job_threads("grpo")
     resources:
