@@ -278,6 +278,10 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
         "reward_names": names, "provenance": provenance(started=started, device=device),
     }
     write_json(out / "grpo.json", record)
+    last = history.tail(1).to_dicts()[0] if history.height else {}
+    log.info("GRPO %s at lr %g: %d steps (%s), last step reward %s, parse rate %s; %d items trained, %d held out, "
+             "skipped %s", task, lr, steps, stop, last.get("reward"), last.get("parse_rate"), len(train_rows),
+             len(heldout_rows), skipped)
     return record
 
 
