@@ -112,4 +112,8 @@ def test_grpo_pool_is_drawn_outside_the_rec_set_with_its_covers_fetched(tmp_path
         out_path=tmp_path / "g2.parquet", failures_out=tmp_path / "f2.csv",
         fetch={"workers": 2, "retries": 0, "backoff": 0.0, "timeout": 5},
     )
-    assert smaller.height <= 5 and set(smaller["parent_asin"]) <= set(expected) | {"B005"}
+    assert smaller.height == 5 and set(smaller["parent_asin"]) <= set(expected)  # a failed cover is replaced
+    first = sample_items(pl.read_parquet(tmp_path / "items.parquet").filter(pl.col("parent_asin").is_in(
+        [f"B{i:03d}" for i in range(1, 40, 2) if i % 10 != 9 and i != 7])), 5, seed=3)
+    assert set(first["parent_asin"]) - {"B005"} <= set(smaller["parent_asin"])  # the first draw is sample_items'
+    assert pool.height == len(expected)

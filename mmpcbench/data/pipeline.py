@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import polars as pl
 
 from mmpcbench.data.fetch import fetch_images, relative_image_paths
@@ -113,24 +114,38 @@ def sample_grpo_pool(
     *, catalogue_path, rec_items_path, text_field: str, url_field: str, n: int, seed: int, folder, root,
     out_path, failures_out, fetch: dict,
 ) -> pl.DataFrame:
-    """The GRPO training pool of one category: ``n`` items drawn (seeded, :func:`sample_items`) from the
-    category's eligible items — the configured text and a cover URL — **outside the rec item set**, so
-    no GRPO item is ever scored by CQBench (a subset of the rec set) or RecBench; their covers fetched
-    into ``folder`` (the rec items' folder: one file per item) with the image fetcher. Writes the items
-    whose cover was fetched (``parent_asin, text, image_path`` relative to ``root``) and the failures
-    with their reasons; fewer eligible items than ``n``: all of them (Table 1 shows the count)."""
+    """The GRPO training pool of one category: ``n`` items drawn (seeded) from the category's eligible
+    items — the configured text and a cover URL — **outside the rec item set**, so no GRPO item is
+    ever scored by CQBench (a subset of the rec set) or RecBench; their covers fetched into ``folder``
+    (the rec items' folder: one file per item) with the image fetcher. An item whose cover cannot be
+    fetched is listed with its reason and replaced by the next item of the same seeded permutation
+    (the first ``n`` of it are exactly :func:`sample_items`' draw). Writes the pool (``parent_asin, text,
+    image_path`` relative to ``root``) and the failures; fewer usable items than ``n``: all of them
+    (Table 1 shows the count)."""
     catalogue = pl.read_parquet(catalogue_path)
     rec = pl.read_parquet(rec_items_path, columns=["parent_asin"])
     eligible = eligible_items(catalogue, text_field, 1, IMAGE_FIELDS[url_field]).unique("parent_asin", keep="first")
-    drawn = sample_items(eligible.select("parent_asin", "text", "image_url"), n, seed, exclude=rec)
-    manifest = relative_image_paths(fetch_images(drawn, folder, **fetch), root)
-    pool = drawn.join(manifest.filter(pl.col("ok")).select("parent_asin", "image_path"), on="parent_asin")
+    candidates = eligible.join(rec, on="parent_asin", how="anti").select("parent_asin", "text", "image_url")
+    candidates = candidates.sort("parent_asin")
+    order = np.random.default_rng(seed).permutation(candidates.height)
+    fetched, drawn = [], 0
+    while drawn < candidates.height and sum(f.filter(pl.col("ok")).height for f in fetched) < n:
+        need = n - sum(f.filter(pl.col("ok")).height for f in fetched)
+        batch = candidates[np.sort(order[drawn : drawn + need])]
+        drawn += batch.height
+        fetched.append(relative_image_paths(fetch_images(batch, folder, **fetch), root))
+    manifest = pl.concat(fetched) if fetched else pl.DataFrame(
+        schema={"parent_asin": pl.String, "image_url": pl.String, "ok": pl.Boolean, "reason": pl.String,
+                "image_path": pl.String})
+    pool = candidates.join(manifest.filter(pl.col("ok")).select("parent_asin", "image_path"), on="parent_asin")
     pool = pool.select("parent_asin", "text", "image_path").sort("parent_asin")
     write_parquet(pool, out_path)
     with atomic_path(failures_out) as tmp:
-        manifest.filter(~pl.col("ok")).select("parent_asin", "image_url", "reason").write_csv(tmp)
-    log.info("GRPO pool: %d eligible items outside the %d rec items, %d drawn, %d with a cover",
-             eligible.join(rec, on="parent_asin", how="anti").height, rec.height, drawn.height, pool.height)
+        manifest.filter(~pl.col("ok")).select("parent_asin", "image_url", "reason").sort("parent_asin").write_csv(tmp)
+    if pool.height < n:
+        log.warning("GRPO pool: %d items asked for, %d usable outside the rec set: taking all of them", n, pool.height)
+    log.info("GRPO pool: %d eligible items outside the %d rec items; %d drawn, %d with a cover, %d failed",
+             candidates.height, rec.height, drawn, pool.height, drawn - pool.height)
     return pool
 
 
