@@ -277,7 +277,8 @@ def test_report_holds_every_table_and_figure_with_captions(demo_run):
     for name in ("table1_dataset_stats.md", "completion_parse_status.md", "table2_cq_i2t_by_method.md",
                  "table5_cq_t2i_by_category.md", "tableA11_cq_t2i_method_category.md", "figure3_cq_radar_t2i.png",
                  "table6_rec_overview.md", "tableA17_rec_freedom_t2i.md", "figure4_rec_heatmap.png",
-                 "rec_missing_rate.png"):
+                 "rec_missing_rate.png", "table7_grpo_i2t.md", "table8_grpo_t2i.md", "tableA9_grpo_per_category.md",
+                 "figureA5_grpo_rewards.png"):
         assert name in html, name
     assert "min-max normalised" in html and "missing completions" in html
 
@@ -294,8 +295,8 @@ def test_demo_writes_every_recbench_table_and_figure(demo_run):
     for name in ("figure4_rec_heatmap.png", "rec_missing_rate.png"):
         assert (results / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     overview = pl.read_csv(results / "tables/table6_rec_overview.csv")
-    methods = {"tiny-qwen2.5-vl", "tiny-gemma-3", "retrieval", "ground_truth", "shuffled", "empty", "zeros",
-               "random", "mean", "popularity", "original"}
+    methods = {"tiny-qwen2.5-vl", "tiny-gemma-3", "tiny-qwen2.5-vl-grpo", "retrieval", "ground_truth", "shuffled",
+               "empty", "zeros", "random", "mean", "popularity", "original"}
     for task in ("i2t", "t2i"):
         assert set(overview.filter(pl.col("task") == task)["method"]) == methods, task
     # three categories x three recommenders, two seeds each, at the table rate
@@ -347,3 +348,27 @@ def test_rec_results_are_reproduced_when_recomputed(demo_run, tmp_path):
     for name, by_rate in first["recommenders"].items():
         for rate, entry in by_rate.items():
             assert entry["test_mean"] == again["recommenders"][name][rate]["test_mean"], (name, rate)
+
+
+def test_demo_trains_grpo_adapters_that_complete_and_writes_the_grpo_tables(demo_run):
+    import json
+
+    results = demo_run / "demo_output/results"
+    for task in ("i2t", "t2i"):
+        folder = results / "grpo" / task / "tiny-qwen2.5-vl"
+        record = json.loads((folder / "grpo.json").read_text())
+        assert record["steps"] == 3 and record["stop_reason"] == "max_steps" and record["items"]["train"] > 100
+        assert (folder / "adapter" / "adapter_config.json").exists()
+        log = pl.read_parquet(folder / "reward_log.parquet")
+        assert log["step"].to_list() == [1, 2, 3] and log["parse_rate"].is_not_null().all()
+        for category in ("All_Beauty", "Toys_and_Games", "Video_Games"):
+            adapter = f"{task}/{category}/tiny-qwen2.5-vl-grpo.parquet"
+            assert (results / "scores" / adapter).exists(), adapter
+    for name in ("table7_grpo_i2t", "table8_grpo_t2i", "tableA9_grpo_per_category"):
+        for form in ("csv", "md", "tex"):
+            assert (results / "tables" / f"{name}.{form}").stat().st_size > 0, name
+    table7 = pl.read_csv(results / "tables/table7_grpo_i2t.csv")
+    assert table7["metric"].to_list() == ["reward_cosine", "cosine", "euclidean", "overlap", "bertscore"]
+    # noise models: nothing parses, every reward is 0, the adapter stays the base: the verdict must say so
+    assert "no gain the CQ sample can tell" in (results / "tables/table7_grpo_i2t.md").read_text()
+    assert (results / "figures/figureA5_grpo_rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
