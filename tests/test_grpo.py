@@ -248,3 +248,17 @@ def test_reward_metric_reads_the_embeddings_and_gives_a_missing_completion_zero(
                  schema={"parent_asin": pl.String, "embedding": vectors}).write_parquet(tmp_path / "ref.parquet")
     scores = reward_scores(tmp_path / "cq.parquet", tmp_path / "hyp.parquet", tmp_path / "ref.parquet")
     assert scores["reward_cosine"].to_list() == pytest.approx([1.0, 0.8, 0.0])
+
+
+def test_checkpoints_of_other_settings_are_not_resumed(tiny_qwen, pool, tmp_path):
+    from mmpcbench.grpo.train import train_grpo
+
+    root, items = pool
+    settings = {"num_generations": 4, "learning_rate": 1e-2, "save_steps": 1, "seed": 0,
+                "lora": {"r": 16, "target_modules": ["q_proj", "v_proj"]}, "trainer": TRAINER}
+    train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
+               out_dir=tmp_path, settings=settings, rewards=[length_reward])
+    other = {**settings, "lora": {"r": 8, "target_modules": ["q_proj", "v_proj"]}}
+    record = train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
+                        out_dir=tmp_path, settings=other, rewards=[length_reward])
+    assert record["resumed_from"] is None and record["steps"] == 2

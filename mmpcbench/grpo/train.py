@@ -26,6 +26,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import shutil
@@ -230,12 +232,19 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
         raise GRPOSettingsError(f"unknown GRPO task {task!r}; known: {list(TASKS)}")
     out = Path(out_dir)
     seed = settings.get("seed", 0)
+    lr = learning_rate if learning_rate is not None else settings.get("learning_rate", 1e-5)
+    stamp = run_stamp(task=task, entry=entry, prompt=prompt, answer_key=answer_key, pool=pool, settings=settings,
+                      learning_rate=lr)
+    if (out / "settings.json").exists() and json.loads((out / "settings.json").read_text()) != stamp:
+        log.info("%s: checkpoints of other settings; training from the start", out)
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    with atomic_path(out / "settings.json") as tmp:
+        tmp.write_text(json.dumps(stamp, sort_keys=True, indent=1))
     rows, skipped = pool_rows(task, prompt, pool, data_root)
     train_rows, heldout_rows = split_heldout(rows, settings.get("heldout_share", 0.1), seed)
     if not train_rows:
         raise ValueError(f"GRPO {task}: no usable pool item (skipped: {skipped})")
     device = settings.get("device", "cpu")
-    lr = learning_rate if learning_rate is not None else settings.get("learning_rate", 1e-5)
     config = grpo_config(settings.get("trainer", {}), out / "checkpoints", seed, settings.get("save_steps", 50), device,
                          settings.get("num_generations", 16), lr)
     rewards = rewards or build_rewards(task, answer_key, settings.get("rewards", {}), encoders or {}, diffusion or {},
@@ -285,6 +294,21 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
     return record
 
 
+def run_stamp(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl.DataFrame, settings: dict,
+              learning_rate: float) -> dict:
+    """What a run's adapter depends on (the pool by a hash of its item ids), as JSON values: checkpoints
+    or a finished run of other settings are never resumed or reused. How long to train (``max_steps``)
+    and how often to save are left out: a longer ``max_steps`` continues a run from its checkpoint."""
+    ids = "\x1f".join(sorted(pool["parent_asin"].to_list()))
+    trainer = {k: v for k, v in settings.get("trainer", {}).items() if k != "max_steps"}
+    settings = {**{k: v for k, v in settings.items() if k not in ("save_steps", "evaluate_heldout")}, "trainer": trainer}
+    stamp = {"task": task, "model": entry.get("model"), "revision": entry.get("revision"),
+             "dtype": entry.get("dtype"), "quantization": entry.get("quantization"), "prompt": prompt,
+             "answer_key": answer_key, "learning_rate": learning_rate, "settings": settings,
+             "pool": hashlib.sha256(ids.encode()).hexdigest()[:16]}
+    return json.loads(json.dumps(stamp, sort_keys=True, default=str))
+
+
 def lr_folder(learning_rate: float) -> str:
     return f"lr_{learning_rate:g}"
 
@@ -294,21 +318,24 @@ def train_grpo_runs(*, out_dir, learning_rates: list[float], **kwargs) -> dict:
     is kept), then the run with the best mean total reward on the held-out tenth of the pool is kept:
     its adapter and reward log are copied to ``<out>/adapter`` and ``<out>/reward_log.parquet``, and
     ``<out>/grpo.json`` records every run and the choice. One learning rate: that run."""
-    import json
-
     if not learning_rates:
         raise GRPOSettingsError("grpo.learning_rates is empty: give at least one learning rate")
     out = Path(out_dir)
     runs = []
+    kwargs["settings"] = {**kwargs["settings"], "evaluate_heldout": len(learning_rates) > 1}
+    stamp_keys = ("task", "entry", "prompt", "answer_key", "pool", "settings")
     for lr in learning_rates:
         folder = out / lr_folder(lr)
-        done = folder / "grpo.json"
-        record = json.loads(done.read_text()) if done.exists() and (folder / "adapter").is_dir() else None
-        if record is None:
-            settings = {**kwargs.pop("settings"), "evaluate_heldout": len(learning_rates) > 1}
-            record = train_grpo(out_dir=folder, learning_rate=lr, settings=settings, **kwargs)
-            kwargs["settings"] = settings
-        runs.append(record)
+        stamp = run_stamp(learning_rate=lr, **{key: kwargs[key] for key in stamp_keys})
+        finished = all((folder / name).exists() for name in ("grpo.json", "adapter", "settings.json"))
+        if finished and json.loads((folder / "settings.json").read_text()) == stamp:
+            record = json.loads((folder / "grpo.json").read_text())
+            max_steps = kwargs["settings"].get("trainer", {}).get("max_steps", -1)
+            if record["stop_reason"] == "plateau" or 0 < max_steps <= record["steps"]:
+                log.info("%s: finished with these settings; kept", folder)
+                runs.append(record)
+                continue
+        runs.append(train_grpo(out_dir=folder, learning_rate=lr, **kwargs))
     scores = [r.get("heldout_reward") for r in runs]
     if len(runs) > 1 and any(score is None for score in scores):
         raise ValueError("choosing between learning rates needs a held-out reward for each run "
