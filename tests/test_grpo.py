@@ -150,21 +150,32 @@ def test_two_grpo_steps_change_every_lora_weight_and_write_the_logs(tiny_qwen, p
     assert json.loads((tmp_path / "run" / "grpo.json").read_text())["steps"] == 2
 
 
-def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_qwen, pool, tmp_path):
-    import polars as pl
+RESUMABLE = {"num_generations": 4, "learning_rate": 1e-2, "save_steps": 1, "seed": 0,
+             "lora": {"r": 16, "target_modules": ["q_proj", "v_proj"]}, "trainer": TRAINER}
 
+
+def _train_twice(tiny_qwen, pool, out_dir, second: dict) -> dict:
+    """Two steps with RESUMABLE, then a second run in the same folder with ``second``; its record."""
     from mmpcbench.grpo.train import train_grpo
 
     root, items = pool
-    settings = {"num_generations": 4, "learning_rate": 1e-2, "save_steps": 1, "seed": 0,
-                "lora": {"r": 16, "target_modules": ["q_proj", "v_proj"]}, "trainer": TRAINER}
-    train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
-               out_dir=tmp_path, settings=settings, rewards=[length_reward])
-    longer = {**settings, "trainer": {**TRAINER, "max_steps": 3}}
-    record = train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
-                        out_dir=tmp_path, settings=longer, rewards=[length_reward])
+    common = {"task": "i2t", "entry": tiny_qwen, "prompt": "Title?", "answer_key": "title", "pool": items,
+              "data_root": root, "out_dir": out_dir, "rewards": [length_reward]}
+    train_grpo(settings=RESUMABLE, **common)
+    return train_grpo(settings=second, **common)
+
+
+def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_qwen, pool, tmp_path):
+    import polars as pl
+
+    record = _train_twice(tiny_qwen, pool, tmp_path, {**RESUMABLE, "trainer": {**TRAINER, "max_steps": 3}})
     assert record["resumed_from"].endswith("checkpoint-2") and record["steps"] == 3
     assert pl.read_parquet(tmp_path / "reward_log.parquet")["step"].to_list()[-1] == 3
+
+
+def test_checkpoints_of_other_settings_are_not_resumed(tiny_qwen, pool, tmp_path):
+    record = _train_twice(tiny_qwen, pool, tmp_path, {**RESUMABLE, "lora": {"r": 8, "target_modules": ["q_proj"]}})
+    assert record["resumed_from"] is None and record["steps"] == 2
 
 
 def test_of_several_learning_rates_the_best_on_the_heldout_tenth_is_kept(tiny_qwen, pool, tmp_path):
@@ -248,17 +259,3 @@ def test_reward_metric_reads_the_embeddings_and_gives_a_missing_completion_zero(
                  schema={"parent_asin": pl.String, "embedding": vectors}).write_parquet(tmp_path / "ref.parquet")
     scores = reward_scores(tmp_path / "cq.parquet", tmp_path / "hyp.parquet", tmp_path / "ref.parquet")
     assert scores["reward_cosine"].to_list() == pytest.approx([1.0, 0.8, 0.0])
-
-
-def test_checkpoints_of_other_settings_are_not_resumed(tiny_qwen, pool, tmp_path):
-    from mmpcbench.grpo.train import train_grpo
-
-    root, items = pool
-    settings = {"num_generations": 4, "learning_rate": 1e-2, "save_steps": 1, "seed": 0,
-                "lora": {"r": 16, "target_modules": ["q_proj", "v_proj"]}, "trainer": TRAINER}
-    train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
-               out_dir=tmp_path, settings=settings, rewards=[length_reward])
-    other = {**settings, "lora": {"r": 8, "target_modules": ["q_proj", "v_proj"]}}
-    record = train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
-                        out_dir=tmp_path, settings=other, rewards=[length_reward])
-    assert record["resumed_from"] is None and record["steps"] == 2
