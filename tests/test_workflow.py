@@ -25,7 +25,8 @@ def snakemake(workdir, *args, check=True, cores=True):
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
-    snakemake(workdir, "all", "--configfile", str(REPO / "demo/config.yaml"))
+    # the greedy scheduler: half Snakemake's own CPU of the default ILP one on the demo (docs/benchmarks.md)
+    snakemake(workdir, "all", "--scheduler", "greedy", "--configfile", str(REPO / "demo/config.yaml"))
     return workdir
 
 
