@@ -18,4 +18,5 @@ done
 wait $pid; rc=$?
 end=$(date +%s.%N)
 hz=$(getconf CLK_TCK)
-echo "$sched rc=$rc wall_s=$(echo "$end - $start" | bc) snakemake_cpu_s=$(echo "scale=1; $cpu / $hz" | bc) jobs=$(grep -c 'Finished job' $dir.log)"
+awk -v s="$sched" -v rc=$rc -v a="$start" -v b="$end" -v c="$cpu" -v hz="$hz" -v jobs="$(grep -c 'Finished job' "$dir.log")" \
+  'BEGIN { printf "%s rc=%d wall_s=%.1f snakemake_cpu_s=%.1f jobs=%d\n", s, rc, b - a, c / hz, jobs }'
