@@ -87,3 +87,29 @@ def test_resources_without_cpus_get_one_cpu(paper_config):
     assert config["diffusion"]["resources"]["cpus_per_task"] == 1
     assert config["models"][first]["resources"]["cpus_per_task"] == 1
     assert config["recbench"]["resources"]["cpus_per_task"] == 4  # a given value is kept
+
+
+def test_a_grpo_adapter_entry_takes_its_base_settings(paper_config):
+    adapter = paper_config["models"]["qwen2.5-vl-7b-grpo"]
+    base = paper_config["models"]["qwen2.5-vl-7b"]
+    assert adapter["adapter"] == "grpo" and adapter["base"] == "qwen2.5-vl-7b"
+    assert {k: adapter[k] for k in base} == base
+
+
+def test_a_grpo_base_that_is_not_in_the_registry_is_named(paper_config):
+    paper_config["grpo"]["base"] = "qwen-7b"
+    with pytest.raises(ConfigError, match=r"grpo\.base.*'qwen-7b'"):
+        validate_config(paper_config)
+
+
+def test_an_adapter_over_an_unknown_base_is_named():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["models"]["qwen2.5-vl-7b-grpo"]["base"] = "qwen-7b"
+    with pytest.raises(ConfigError, match=r"models\.qwen2\.5-vl-7b-grpo\.base.*'qwen-7b'"):
+        validate_config(config)
+
+
+def test_an_unknown_grpo_key_is_named(paper_config):
+    paper_config["grpo"]["group_size"] = 16
+    with pytest.raises(ConfigError, match=r"grpo.*\['group_size'\]"):
+        validate_config(paper_config)

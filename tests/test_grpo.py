@@ -259,3 +259,27 @@ def test_reward_metric_reads_the_embeddings_and_gives_a_missing_completion_zero(
                  schema={"parent_asin": pl.String, "embedding": vectors}).write_parquet(tmp_path / "ref.parquet")
     scores = reward_scores(tmp_path / "cq.parquet", tmp_path / "hyp.parquet", tmp_path / "ref.parquet")
     assert scores["reward_cosine"].to_list() == pytest.approx([1.0, 0.8, 0.0])
+
+
+def test_a_trained_adapter_loads_as_a_completion_method_and_changes_the_output(tiny_qwen, pool, tmp_path):
+    import torch
+
+    from mmpcbench.completion.mllm import conversation, load_mllm
+    from mmpcbench.grpo.train import train_grpo
+
+    root, items = pool
+    settings = {**RESUMABLE, "learning_rate": 0.1, "trainer": {**TRAINER, "max_steps": 1}}
+    train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
+               out_dir=tmp_path, settings=settings, rewards=[length_reward])
+    image = Image.open(root / "I1.png").convert("RGB")
+    logits = []
+    for entry in (tiny_qwen, {**tiny_qwen, "adapter_path": str(tmp_path / "adapter")}):
+        model, processor = load_mllm(entry, device="cpu")
+        inputs = processor.apply_chat_template([conversation("i2t", "Title?", image=image)], add_generation_prompt=True,
+                                               tokenize=True, return_dict=True, return_tensors="pt")
+        with torch.inference_mode():
+            logits.append(model(**inputs).logits[0, -1])
+    from peft import PeftModel
+
+    assert isinstance(model, PeftModel)
+    assert not torch.allclose(logits[0], logits[1])
