@@ -283,3 +283,16 @@ def test_a_trained_adapter_loads_as_a_completion_method_and_changes_the_output(t
 
     assert isinstance(model, PeftModel)
     assert not torch.allclose(logits[0], logits[1])
+
+
+def test_a_run_killed_after_its_last_checkpoint_keeps_that_checkpoint_without_training_further(tiny_qwen, pool,
+                                                                                               tmp_path):
+    import polars as pl
+    from safetensors.torch import load_file
+
+    record = _train_twice(tiny_qwen, pool, tmp_path, RESUMABLE)  # the same settings again: the job re-ran
+    assert record["resumed_from"].endswith("checkpoint-2") and record["steps"] == 2
+    assert pl.read_parquet(tmp_path / "reward_log.parquet")["step"].to_list() == [1, 2]
+    checkpoint = load_file(str(tmp_path / "checkpoints" / "checkpoint-2" / "adapter_model.safetensors"))
+    adapter = _lora(tmp_path)
+    assert adapter.keys() == checkpoint.keys() and all((checkpoint[k] == adapter[k]).all() for k in adapter)

@@ -17,7 +17,9 @@
 - **Stop**: ``max_steps``, or the plateau stop (:class:`PlateauStop`), whichever comes first; the
   reason is recorded.
 - **Resume**: checkpoints every ``save_steps`` in ``<out>/checkpoints``; a job killed or stopped by a
-  time limit resumes from the last one when it runs again (Trainer's own resume).
+  time limit resumes from the last one when it runs again (Trainer's own resume). Checkpoints of other
+  settings (or of unrecorded ones) are removed, never resumed (:func:`run_stamp`); a checkpoint that
+  already reached ``max_steps`` gives the adapter and the log as they are.
 - **Outputs**: the LoRA adapter (``<out>/adapter``), the reward log (``reward_log.parquet``: per step
   the mean and std of every reward component, the total, KL, loss, grad norm, learning rate, mean
   completion length, parse rate) and ``grpo.json`` (settings, steps done, stop reason, items used and
@@ -221,7 +223,9 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
     (scales, n_images) and ``trainer`` (GRPOConfig). ``rewards``: already loaded reward callables
     (else built from ``encoders``/``diffusion``/``clip``); ``callbacks``: more TrainerCallbacks."""
     from datasets import Dataset
-    from peft import LoraConfig
+    from peft import LoraConfig, set_peft_model_state_dict
+    from safetensors.torch import load_file
+    from transformers import TrainerState
     from transformers.trainer_utils import get_last_checkpoint
     from trl import GRPOTrainer
 
@@ -235,9 +239,10 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
     lr = learning_rate if learning_rate is not None else settings.get("learning_rate", 1e-5)
     stamp = run_stamp(task=task, entry=entry, prompt=prompt, answer_key=answer_key, pool=pool, settings=settings,
                       learning_rate=lr)
-    if (out / "settings.json").exists() and json.loads((out / "settings.json").read_text()) != stamp:
-        log.info("%s: checkpoints of other settings; training from the start", out)
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    known = json.loads((out / "settings.json").read_text()) if (out / "settings.json").exists() else None
+    if (out / "checkpoints").exists() and known != stamp:
+        log.info("%s: checkpoints of other (or unrecorded) settings; training from the start", out)
+        shutil.rmtree(out / "checkpoints")
     with atomic_path(out / "settings.json") as tmp:
         tmp.write_text(json.dumps(stamp, sort_keys=True, indent=1))
     rows, skipped = pool_rows(task, prompt, pool, data_root)
@@ -262,9 +267,17 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
                           processing_class=processor, peft_config=peft_config,
                           callbacks=[*([plateau_callback(plateau)] if plateau else []), *(callbacks or [])] or None)
     checkpoint = get_last_checkpoint(str(out / "checkpoints")) if (out / "checkpoints").is_dir() else None
-    if checkpoint:
-        log.info("resuming from %s", checkpoint)
-    trainer.train(resume_from_checkpoint=checkpoint)
+    state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json")) if checkpoint else None
+    if state is not None and 0 < config.max_steps <= state.global_step:
+        # the run reached its length before its job ended (killed after the last checkpoint): the adapter
+        # and the log are the checkpoint's; resuming would train past max_steps
+        log.info("%s already reached max_steps %d: its adapter and log are kept", checkpoint, config.max_steps)
+        set_peft_model_state_dict(trainer.model, load_file(str(Path(checkpoint) / "adapter_model.safetensors")))
+        trainer.state = state
+    else:
+        if checkpoint:
+            log.info("resuming from %s", checkpoint)
+        trainer.train(resume_from_checkpoint=checkpoint)
     heldout_reward = None
     if heldout_rows and settings.get("evaluate_heldout", True):  # what chooses between learning rates
         metrics = trainer.evaluate(eval_dataset=Dataset.from_list(heldout_rows))
