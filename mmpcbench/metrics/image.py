@@ -143,10 +143,10 @@ def to_unit_float(array: np.ndarray) -> np.ndarray:
 
 def pixel_scores(ref: np.ndarray, gen: np.ndarray, psnr_cap: float = 100.0, window: int = 7) -> dict:
     """PSNR, SSIM and MSE of two float RGB arrays of one shape in [0, 1] (scikit-image, data range 1)."""
-    from skimage.metrics import mean_squared_error, structural_similarity
+    from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
 
     mse = float(mean_squared_error(ref, gen))
-    psnr = psnr_cap if mse == 0 else min(psnr_cap, 10 * math.log10(1.0 / mse))
+    psnr = psnr_cap if mse == 0 else min(psnr_cap, float(peak_signal_noise_ratio(ref, gen, data_range=1.0)))
     side = min(ref.shape[:2])
     win = min(window, side if side % 2 else side - 1)
     ssim = math.nan
