@@ -56,10 +56,6 @@ def _load_error(model: str, error: Exception) -> EncoderError:
 
 def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     """Rows scaled to unit L2 norm (a zero row stays zero), float32."""
-    return _normalise(matrix)
-
-
-def _normalise(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1, norms)
@@ -84,7 +80,7 @@ class TextEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=self.spec.get("batch_size", 256), normalize_embeddings=True,
                                     show_progress_bar=False, convert_to_numpy=True)
-        return _normalise(vectors.reshape(len(texts), -1))
+        return l2_normalise(vectors.reshape(len(texts), -1))
 
 
 def encode_texts(texts: list[str], spec: dict) -> np.ndarray:
@@ -207,7 +203,7 @@ def encode_pil_images(images, spec: dict, encoder: ImageFeatures | None = None, 
     """Embeddings of PIL images, L2-normalised unless ``normalise`` is False (``encoder``: an already
     loaded one, else from ``spec``)."""
     features = (encoder or ImageFeatures(spec)).pil(list(images))
-    return _normalise(features) if len(features) and normalise else np.asarray(features, dtype=np.float32)
+    return l2_normalise(features) if len(features) and normalise else np.asarray(features, dtype=np.float32)
 
 
 def encode_images(paths: list[str | Path], spec: dict, normalise: bool = True) -> np.ndarray:
@@ -227,4 +223,4 @@ def encode_images(paths: list[str | Path], spec: dict, normalise: bool = True) -
     if not out:
         return np.zeros((0, 0), dtype=np.float32)
     features = np.concatenate(out)
-    return _normalise(features) if normalise else np.asarray(features, dtype=np.float32)
+    return l2_normalise(features) if normalise else np.asarray(features, dtype=np.float32)

@@ -128,12 +128,12 @@ def sample_grpo_pool(
     candidates = eligible.join(rec, on="parent_asin", how="anti").select("parent_asin", "text", "image_url")
     candidates = candidates.sort("parent_asin")
     order = np.random.default_rng(seed).permutation(candidates.height)
-    fetched, drawn = [], 0
-    while drawn < candidates.height and sum(f.filter(pl.col("ok")).height for f in fetched) < n:
-        need = n - sum(f.filter(pl.col("ok")).height for f in fetched)
-        batch = candidates[np.sort(order[drawn : drawn + need])]
+    fetched, drawn, usable = [], 0, 0
+    while drawn < candidates.height and usable < n:
+        batch = candidates[np.sort(order[drawn : drawn + n - usable])]
         drawn += batch.height
         fetched.append(relative_image_paths(fetch_images(batch, folder, **fetch), root))
+        usable += fetched[-1]["ok"].sum()
     manifest = pl.concat(fetched) if fetched else pl.DataFrame(
         schema={"parent_asin": pl.String, "image_url": pl.String, "ok": pl.Boolean, "reason": pl.String,
                 "image_path": pl.String})

@@ -80,7 +80,10 @@ class TextSimilarityReward:
         rows = [i for i, answer in enumerate(answers) if answer is not None]
         if rows:
             a = self.encoder.encode([answers[i] for i in rows])
-            b = self.encoder.encode([reference_text[i] or "" for i in rows])
+            # a group's completions share one reference: each distinct text is encoded once
+            references = list(dict.fromkeys(reference_text[i] or "" for i in rows))
+            position = {text: k for k, text in enumerate(references)}
+            b = self.encoder.encode(references)[[position[reference_text[i] or ""] for i in rows]]
             for i, cosine in zip(rows, np.sum(a * b, axis=1)):
                 rewards[i] = self.scale * float(cosine)
         return rewards

@@ -110,9 +110,9 @@ def cells(long: pl.DataFrame) -> pl.DataFrame:
         empty, on=["category", "recommender", "task", "rate"], how="left")
     for m in metrics:
         diff = pl.col(f"{m}_mean") - pl.col(f"{m}_gt_mean")
-        spread = (pl.col(f"{m}_std").fill_null(0) ** 2 + pl.col(f"{m}_gt_std").fill_null(0) ** 2).sqrt()
+        spread = seed_spread(f"{m}_std", f"{m}_gt_std")
         over_empty = pl.col(f"{m}_mean") - pl.col(f"{m}_empty_mean")
-        empty_spread = (pl.col(f"{m}_std").fill_null(0) ** 2 + pl.col(f"{m}_empty_std").fill_null(0) ** 2).sqrt()
+        empty_spread = seed_spread(f"{m}_std", f"{m}_empty_std")
         out = out.with_columns(
             (diff / pl.col(f"{m}_gt_mean") * 100).alias(f"{m}_rel_diff"),
             (diff.abs() <= spread).alias(f"{m}_within_spread"),
@@ -121,6 +121,11 @@ def cells(long: pl.DataFrame) -> pl.DataFrame:
             (over_empty > empty_spread).alias(f"{m}_beats_empty"),
         )
     return out
+
+
+def seed_spread(std: str, other_std: str) -> pl.Expr:
+    """√(std² + other_std²) of two std columns (a missing std counts as 0): the seed spread of a difference."""
+    return (pl.col(std).fill_null(0) ** 2 + pl.col(other_std).fill_null(0) ** 2).sqrt()
 
 
 def runs_note(context: dict) -> str:
@@ -203,7 +208,7 @@ def _versus_empty(reference: pl.DataFrame, at_rate: pl.DataFrame, task: str) -> 
     empty = at_rate.filter((pl.col("task") == task) & (pl.col("method") == NO_INFORMATION)).select(
         "category", "recommender", pl.col("recall@20_mean").alias("_empty_mean"),
         pl.col("recall@20_std").alias("_empty_std"))
-    spread = (pl.col("recall@20_std").fill_null(0) ** 2 + pl.col("_empty_std").fill_null(0) ** 2).sqrt()
+    spread = seed_spread("recall@20_std", "_empty_std")
     return reference.drop("recall@20_beats_empty", strict=False).join(
         empty, on=["category", "recommender"], how="left").with_columns(
         pl.lit(task).alias("task"),
