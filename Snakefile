@@ -30,6 +30,7 @@ rule all:
     default_target: True
     input:
         all_outputs(),
+        rules.cost_ledger.output,
 
 
 include: "rules/targets.smk"

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmpcbench.cost import loading
 from mmpcbench.models import offline_hint
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
 class TextEncoder:
     """The text encoder of ``spec``, loaded once: ``encode(texts)`` gives L2-normalised float32 rows."""
 
+    @loading("text encoder")
     def __init__(self, spec: dict):
         family = spec.get("family", "sentence_transformers")
         if family != "sentence_transformers":
@@ -98,6 +100,7 @@ class ImageFeatures:
     resize, as the authors' ViT features).
     """
 
+    @loading("image encoder")
     def __init__(self, spec: dict):
         import torch
 

@@ -106,6 +106,8 @@ rule complete_text_borrowed:
     params:
         task="i2t",
         seed=config["completion"]["seed"],
+    resources:
+        runtime=10,  # minutes: seconds of CPU work (a SLURM group job sums its jobs' runtimes)
     log:
         f"{LOGS}/complete/i2t/{{category}}/{{borrowed}}.log",
     conda:
@@ -125,6 +127,8 @@ rule complete_image_borrowed:
         data_root=rec_items_root,
         folder=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}",
         results_root=root_from("manifest", "generated_images/{category}/{borrowed}/manifest.parquet"),
+    resources:
+        runtime=10,  # minutes: seconds of CPU work (a SLURM group job sums its jobs' runtimes)
     log:
         f"{LOGS}/complete/t2i/{{category}}/{{borrowed}}.log",
     conda:

@@ -141,3 +141,22 @@ rule recbench_report:
         "../envs/recsys.yaml"
     script:
         "../workflow_scripts/recbench_report.py"
+
+
+# Runs after every other output of `all`: what each job cost (its cost record beside its log), per
+# stage × model × category; joined with sacct where the jobs ran under SLURM.
+rule cost_ledger:
+    input:
+        all_outputs(),
+    output:
+        csv=f"{RESULTS}/tables/cost_ledger.csv",
+        md=report(f"{RESULTS}/tables/cost_ledger.md", caption="../report/cost_ledger.rst", category="Cost"),
+        tex=f"{RESULTS}/tables/cost_ledger.tex",
+    params:
+        logs_dir=LOGS,
+    log:
+        f"{LOGS}/cost_ledger.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/cost_ledger.py"

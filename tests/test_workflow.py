@@ -1,5 +1,6 @@
 """End-to-end: the real Snakemake DAG on the demo config, in a temporary working directory."""
 
+import json
 import subprocess
 import sys
 
@@ -142,6 +143,32 @@ def test_slurm_profile_by_its_name_plans_gpu_jobs_with_their_resources(tmp_path)
     assert all("cpus_per_task=4" in job.split("resources:")[1].splitlines()[0] for job in jobs)
     parse = out.split("rule parse:")[1].split("resources:")[1].splitlines()[0]
     assert "gpu" not in parse and "mem_mb=8000" in parse
+
+
+def test_the_paper_plan_under_the_slurm_profile_is_a_few_full_allocations(tmp_path):
+    # benchmarks/slurm_plan.py: Snakemake's own plan and group resources, as the profile submits them
+    out = tmp_path / "plan.json"
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks/slurm_plan.py"), "-s", str(REPO / "Snakefile"),
+                             "--directory", str(tmp_path), "--profile", "slurm", "all", "--json", str(out)],
+                            capture_output=True, text=True, cwd=REPO, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+                                                                          "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    submissions = json.loads(out.read_text())
+    gpu = [sub for sub in submissions if sub["gpu"]]
+    assert len(submissions) <= 200 and len(gpu) <= 150, result.stdout
+    assert all(sub["gpu"] == 1 for sub in gpu)  # a group's GPU jobs share one GPU, one after another
+    rules = {}
+    for sub in submissions:
+        for rule, n in sub["rules"].items():
+            rules[rule] = rules.get(rule, 0) + n
+    # every job of the plan is in one submission (downloads run on the login node)
+    assert rules["complete_mllm"] == 126 and rules["train_recommender"] == 261 and rules["grpo_train"] == 2
+    assert rules["score_text"] + rules["score_image"] == 198 and "download" not in rules
+    # a category's CQBench scoring: two allocations of 11 methods, each with one GPU
+    scoring = [sub for sub in submissions if sub["group"] == "score_Video_Games"]
+    assert len(scoring) == 2 and all(sub["jobs"] == 11 for sub in scoring)
+    mllm = [sub for sub in submissions if sub["group"] == "mllm_gemma-3-4b_Video_Games"]
+    assert len(mllm) == 1 and mllm[0]["rules"] == {"complete_mllm": 2, "diffuse": 1}
 
 
 def test_a_bad_config_key_stops_the_workflow_with_its_name(tmp_path):

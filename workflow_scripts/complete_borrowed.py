@@ -5,9 +5,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.completion.pipeline import complete_by_borrowing
+from mmpcbench.cost import start_job
 from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
+start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
 params = snakemake.params
 complete_by_borrowing(
     task=params.task,

@@ -4,9 +4,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.completion.pipeline import complete_with_model
+from mmpcbench.cost import start_job
 from mmpcbench.logs import limit_threads, setup_logging
 
 setup_logging(snakemake.log[0])
+start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
 limit_threads(snakemake.threads)
 complete_with_model(
     task=snakemake.wildcards.task,

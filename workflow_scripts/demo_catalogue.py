@@ -3,10 +3,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.cost import start_job
 from mmpcbench.demo import CatalogueSize, generate_catalogue
 from mmpcbench.logs import setup_logging
 
 setup_logging(snakemake.log[0])
+start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
 demo = snakemake.params.demo
 mirror = Path(snakemake.params.mirror)
 size = CatalogueSize(

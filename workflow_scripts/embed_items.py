@@ -4,9 +4,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.completion.pipeline import embed_items
+from mmpcbench.cost import start_job
 from mmpcbench.logs import limit_threads, setup_logging
 
 setup_logging(snakemake.log[0])
+start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
 limit_threads(snakemake.threads)
 embed_items(
     rec_items_path=snakemake.input.rec_items,

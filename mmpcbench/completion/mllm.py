@@ -33,6 +33,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from mmpcbench.completion.answers import completion_text, parse_answer
+from mmpcbench.cost import count, loading
 from mmpcbench.io import write_parquet
 from mmpcbench.models import offline_hint, torch_dtype
 from mmpcbench.seeds import derive_seed
@@ -50,6 +51,7 @@ class MLLMError(RuntimeError):
     """A model cannot be loaded or used; the message names the model and what to do."""
 
 
+@loading("MLLM")
 def load_mllm(entry: dict, device: str | None = None):
     """Load ``(model, processor)`` for a registry entry; the processor pads on the left for batches."""
     import torch
@@ -211,6 +213,7 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
         write_parquet(pl.DataFrame(rows, schema=RESULT_SCHEMA), path)
         done_items += shard.height
         done_tokens += sum(row["n_output_tokens"] for row in rows)
+        count(items=shard.height, tokens=sum(row["n_output_tokens"] for row in rows))
         elapsed = max(time.time() - started, 1e-9)
         log.info("shard %d/%d: %.2f items/s, %.1f tokens/s", index + 1, n_shards, done_items / elapsed,
                  done_tokens / elapsed)

@@ -9,6 +9,7 @@ import polars as pl
 
 from mmpcbench.completion.borrow import borrowed_images, borrowed_texts
 from mmpcbench.completion.methods import borrowing_method
+from mmpcbench.cost import count
 from mmpcbench.encoders import encode_images, encode_texts
 from mmpcbench.io import write_parquet
 
@@ -56,6 +57,7 @@ def embed_items(rec_items_path, modality: str, spec: dict, data_root, out_path) 
         pl.Series("embedding", matrix.astype(np.float32), dtype=pl.Array(pl.Float32, matrix.shape[1]))
     )
     write_parquet(frame, out_path)
+    count(items=frame.height)
     log.info("%s embeddings: %d x %d (%s)", modality, *matrix.shape, spec.get("model") or spec.get("family"))
     return frame
 

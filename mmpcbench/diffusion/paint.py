@@ -28,6 +28,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from mmpcbench.completion.borrow import IMAGE_SCHEMA
+from mmpcbench.cost import count, loading
 from mmpcbench.io import atomic_path, write_parquet
 from mmpcbench.models import offline_hint, torch_dtype
 from mmpcbench.seeds import derive_seed
@@ -43,6 +44,7 @@ class DiffusionError(RuntimeError):
     """The diffusion pipeline cannot be loaded; the message names the model and what to do."""
 
 
+@loading("diffusion")
 def load_pipeline(settings: dict, device: str | None = None):
     import torch
     from diffusers import StableDiffusion3Pipeline
@@ -126,6 +128,7 @@ def paint_prompts(
             for (_, _, target), image in zip(batch, images):
                 with atomic_path(target) as tmp:
                     image.save(tmp, format="PNG")
+            count(images=len(batch))
         log.info("painted %d images, %.2f images/s", len(todo), len(todo) / max(time.time() - started, 1e-9))
     return pl.DataFrame(rows, schema=IMAGE_SCHEMA)
 

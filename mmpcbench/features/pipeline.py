@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from mmpcbench.cost import count
 from mmpcbench.encoders import l2_normalise
 from mmpcbench.features.build import IMPUTATIONS, MODALITY, aligned, parse_variant, variant_features
 from mmpcbench.io import atomic_path, sha256_file, write_json, write_parquet
@@ -88,6 +89,7 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
                     vectors[row], statuses[row] = vector, "encoded"
     out = _frame(frame["parent_asin"], vectors, statuses, dim)
     write_parquet(out, out_path)
+    count(items=len(to_encode))
     counts = out.group_by("status").len().sort("status")
     log.info("%s completion features: %s", task, dict(zip(counts["status"], counts["len"])))
     return out

@@ -49,6 +49,7 @@ import math
 import numpy as np
 import polars as pl
 
+from mmpcbench.cost import loading
 from mmpcbench.encoders import ImageFeatures
 from mmpcbench.metrics.frames import pair_frame, requested
 
@@ -158,6 +159,7 @@ def pixel_scores(ref: np.ndarray, gen: np.ndarray, psnr_cap: float = 100.0, wind
 class LpipsScorer:
     """LPIPS distance, loaded once; batches pairs of equal size."""
 
+    @loading("LPIPS")
     def __init__(self, net: str = "alex", pretrained_backbone: bool = True, min_size: int = 64, batch_size: int = 16,
                  device: str = "cpu", seed: int = 0):
         import lpips
@@ -262,6 +264,7 @@ class FidAccumulator:
     ``cv2.resize`` (as the authors' 299² PNGs); ``encoder`` — the ``clip`` encoder's features, which image scoring has
     already computed (``update_features``)."""
 
+    @loading("FID features")
     def __init__(self, features: str = "inception", min_pairs: int = 10, size: int = 299, batch_size: int = 32,
                  device: str = "cpu", encoder: ImageFeatures | None = None):
         if features == "inception":

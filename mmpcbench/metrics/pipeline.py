@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from mmpcbench.cost import count
 from mmpcbench.io import provenance, write_json, write_parquet
 from mmpcbench.metrics.image import IMAGE_METRICS, FidAccumulator, LpipsScorer, encoder_label, image_options, image_scores, read_image
 from mmpcbench.metrics.text import TEXT_METRICS, BertScorer, normalise_text, text_options, text_scores
@@ -80,6 +81,7 @@ def score_text_file(cq_items_path, completions_path, out_path, summary_path, opt
         "provenance": provenance(started=started),
     }
     write_json(summary_path, summary)
+    count(items=frame.height)
     log.info("scored %d items: %d missing (%s); degenerate pairs (%s) %s; NaN per metric %s", frame.height,
              summary["n_missing"], missing_policy, options["degenerate"], degenerate, summary["n_nan"])
     return frame
@@ -159,6 +161,7 @@ def score_image_file(cq_items_path, manifest_path, data_root, results_root, out_
         "provenance": provenance(started=started),
     }
     write_json(summary_path, summary)
+    count(items=frame.height)
     log.info("scored %d items: %d missing (%s), %d unreadable references; FID %s over %d pairs", frame.height,
              summary["n_missing"], missing_policy, summary["n_reference_unreadable"], value, accumulator.pairs)
     return frame

@@ -46,6 +46,7 @@ from collections import defaultdict
 import numpy as np
 import polars as pl
 
+from mmpcbench.cost import loading
 from mmpcbench.encoders import resolve_model_path
 from mmpcbench.metrics.frames import pair_frame, requested
 
@@ -203,6 +204,7 @@ class BertScorer:
     the matching is done per pair without padding: every pair scores what bert-score gives it alone
     (a test checks it)."""
 
+    @loading("BERTScore")
     def __init__(self, model: str | None = None, num_layers: int | None = None, batch_size: int = 64,
                  device: str = "cpu"):
         import bert_score

@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 import torch
 
+from mmpcbench.cost import count
 from mmpcbench.features.pipeline import rate_folder
 from mmpcbench.io import provenance, write_json
 from mmpcbench.recsys import build, defaults
@@ -109,6 +110,7 @@ def train_variant(*, inter_path, item_map_path, features_dir, rates: list[float]
                 for seed in seeds:
                     model = build(name, data, text, image, point, seed)
                     run = train(model, data, settings, seed, device)
+                    count(runs=1)
                     if hasattr(model, "item_graph_hash"):
                         run["item_graph_hash"] = model.item_graph_hash()
                     runs.append(run)

@@ -1,0 +1,14 @@
+"""Rule cost_ledger: what every job of the run cost, per stage × model × category (joined with sacct
+where the jobs ran under SLURM)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.cost import read_costs, start_job
+from mmpcbench.logs import setup_logging
+from mmpcbench.report.cost import read_sacct, write_ledger
+
+setup_logging(snakemake.log[0])
+start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
+records = [r for r in read_costs(snakemake.params.logs_dir) if r["rule"] != snakemake.rule]
+write_ledger(records, snakemake.output, sacct=read_sacct([r["slurm_job_id"] for r in records if r.get("slurm_job_id")]))
