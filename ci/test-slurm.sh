@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A real SLURM test (`make test-slurm`): bring up a single-node SLURM (ci/slurm-up.sh), run a small
-# demo target through `snakemake --profile profiles/slurm-ci` — three rules, one of them asking for a
-# GPU — and check that (1) every job was submitted with sbatch and completed (sacct), (2) the GPU job
-# was given a GPU (sacct AllocTRES), and (3) the outputs equal those of a local run of the same target.
+# demo target through `snakemake --profile profiles/slurm-ci` — three rules, the last two a group job
+# (as slurm/config.yaml groups a category's jobs), one of them asking for a GPU — and check that
+# (1) two SLURM jobs were submitted with sbatch and completed (sacct), (2) the group's two jobs ran in
+# one allocation, which was given the GPU (sacct AllocTRES), and the cost ledger joins sacct, and
+# (3) the outputs equal those of a local run of the same target.
 #
 # Needs root and apt (Debian), as CI has. Where it cannot run, it says so loudly and exits with
 # $SLURM_NOT_RUN_EXIT (0 by default; tests/test_slurm.py sets 77 and reports the test as skipped) —
@@ -64,20 +66,40 @@ timeout 900 "${SNAKEMAKE[@]}" "$TARGET" --directory "$CLUSTER" --profile "$REPO/
 echo "test-slurm: running $TARGET locally"
 "${SNAKEMAKE[@]}" "$TARGET" --directory "$LOCAL" --cores 2 "${DEMO[@]}"
 
-# (1) every rule was a SLURM job (the plugin's log folder per rule) that completed (sacct)
-for rule in embed_items complete_text_borrowed score_text; do
-    ls "$CLUSTER/.snakemake/slurm_logs/rule_$rule/"*/*.log >/dev/null 2>&1 ||
-        ls "$CLUSTER/.snakemake/slurm_logs/rule_$rule/"*.log >/dev/null 2>&1 ||
-        { echo "test-slurm: no SLURM log of rule $rule: it was not submitted" >&2; exit 1; }
-done
+# (1) two SLURM jobs: embed_items alone, and one group job (the profile's group "cq") that ran
+# complete_text_borrowed and score_text one after another in one allocation
+ls "$CLUSTER/.snakemake/slurm_logs/rule_embed_items/"*/*.log >/dev/null 2>&1 ||
+    { echo "test-slurm: no SLURM log of rule embed_items: it was not submitted" >&2; exit 1; }
+find "$CLUSTER/.snakemake/slurm_logs" -path '*group_*' -name '*.log' | grep -q . ||
+    { echo "test-slurm: no SLURM log of the group job cq: it was not submitted as a group" >&2; exit 1; }
 sleep 2  # slurmdbd may lag a second behind
 jobs=$(sacct -X --parsable2 --noheader --starttime "$START" --format=JobID,State,AllocTRES)
 echo "$jobs"
 completed=$(grep -c '|COMPLETED|' <<<"$jobs" || true)
-if ((completed < 3)); then echo "test-slurm: $completed completed SLURM jobs, expected 3" >&2; exit 1; fi
+if ((completed != 2)); then echo "test-slurm: $completed completed SLURM jobs, expected 2 (one a group)" >&2; exit 1; fi
 if grep -v '|COMPLETED|' <<<"$jobs" | grep -q .; then echo "test-slurm: a SLURM job did not complete" >&2; exit 1; fi
-# (2) the GPU rule got a GPU
-grep -q 'gres/gpu=1' <<<"$jobs" || { echo "test-slurm: no job was allocated gres/gpu=1" >&2; exit 1; }
+# (2) the group's allocation ran both jobs (their cost records carry its SLURM job id) and was given the
+# GPU; the cost ledger joins sacct on that id
+"$PYTHON" - "$CLUSTER/demo_output/logs" "$jobs" <<'PY'
+import sys
+
+from mmpcbench.cost import read_costs
+from mmpcbench.report.cost import ledger, parse_sacct, read_sacct
+
+logs, jobs = sys.argv[1], sys.argv[2]
+records = {r["rule"]: r for r in read_costs(logs)}
+group = {records[rule]["slurm_job_id"] for rule in ("complete_text_borrowed", "score_text")}
+assert len(group) == 1 and None not in group, f"not one allocation: {group}"
+allocation = group.pop()
+assert records["embed_items"]["slurm_job_id"] not in (None, allocation), records["embed_items"]
+sacct = parse_sacct(jobs)
+assert sacct[allocation]["gpus"] == 1, f"the group job's AllocTRES has no GPU: {sacct[allocation]}"
+table = ledger(list(records.values()), read_sacct([r["slurm_job_id"] for r in records.values() if r["slurm_job_id"]]))
+total = table.row(-1, named=True)
+assert total["allocations"] == 2 and total["slurm_elapsed_s"] > 0 and total["slurm_gpu_s"] > 0, total
+print(f"test-slurm: allocation {allocation} ran complete_text_borrowed and score_text with "
+      f"{sacct[allocation]['alloc_tres']}; ledger: {total['slurm_elapsed_s']:.0f} s in {total['allocations']} allocations")
+PY
 
 # (3) the same outputs as the local run: identical tables, floats within 1e-6 (BERTScore's float32
 # kernels may round differently in a job bound to one CPU: we saw differences of 3e-8)
@@ -95,4 +117,4 @@ for path in paths:
     worst = max([float((a[c] - b[c]).abs().max() or 0) for c in floats], default=0.0)
     print(f"test-slurm: {path}: equal ({a.height} rows; largest float difference {worst:.1e})")
 PY
-echo "test-slurm: OK — $completed SLURM jobs completed (one with a GPU), outputs equal to the local run"
+echo "test-slurm: OK — $completed SLURM jobs completed (a group job of two with the GPU), outputs equal to the local run"
