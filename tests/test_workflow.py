@@ -33,13 +33,13 @@ def demo_run(tmp_path_factory):
 
 def test_demo_writes_table1_for_every_category(demo_run):
     table = pl.read_csv(demo_run / "demo_output/results/tables/table1_dataset_stats.csv")
-    assert table["category"].to_list() == ["All_Beauty", "Toys_and_Games", "Video_Games"]
-    assert table["selection"].to_list() == ["kcore", "authors_code", "kcore"]
+    assert table["category"].to_list() == ["Toys_and_Games", "Video_Games"]
+    assert table["selection"].to_list() == ["authors_code", "kcore"]
     assert (table["items"] >= 200).all() and (table["interactions"] >= 1500).all()
     assert (table["cq_items"] == 100).all() and (table["grpo_items"] == 50).all()
 
 
-@pytest.mark.parametrize("category", ["All_Beauty", "Video_Games"])
+@pytest.mark.parametrize("category", ["Video_Games"])
 def test_every_kcore_set_leaving_the_data_stages_is_5_core(demo_run, category):
     split = pl.read_parquet(demo_run / f"demo_output/data/rec/{category}/split.parquet")
     assert split.group_by("userID").len()["len"].min() >= 5
@@ -54,16 +54,16 @@ def test_authors_rule_keeps_users_with_eight_interactions(demo_run):
 def test_items_without_image_are_dropped_and_listed(demo_run):
     base = demo_run / "demo_output/data/interim"
     failures = pl.concat([pl.read_csv(base / f"{c}/image_failures.csv") for c in
-                          ("All_Beauty", "Toys_and_Games", "Video_Games")])
+                          ("Toys_and_Games", "Video_Games")])
     rec_items = pl.concat([pl.read_parquet(base / f"{c}/rec_items.parquet") for c in
-                           ("All_Beauty", "Toys_and_Games", "Video_Games")])
+                           ("Toys_and_Games", "Video_Games")])
     assert failures.height >= 1
     assert set(failures["parent_asin"]).isdisjoint(rec_items["parent_asin"])
     for path in rec_items["image_path"]:
         assert (demo_run / "demo_output/data" / path).is_file()
 
 
-@pytest.mark.parametrize("category", ["All_Beauty", "Toys_and_Games", "Video_Games"])
+@pytest.mark.parametrize("category", ["Toys_and_Games", "Video_Games"])
 def test_cq_sample_is_inside_the_rec_set_and_the_grpo_pool_outside_it(demo_run, category):
     base = demo_run / "demo_output/data/interim" / category
     rec = set(pl.read_parquet(base / "rec_items.parquet")["parent_asin"])
@@ -198,12 +198,12 @@ def test_single_modality_recbench_is_one_config_line(tmp_path):
                        str(tmp_path / "text.yaml"))
     counts = {parts[0]: int(parts[1]) for parts in map(str.split, result.stdout.splitlines())
               if len(parts) == 2 and parts[1].isdigit()}
-    assert counts["features"] == counts["train_recommender"] == 3 * (1 + 10)  # original + the I→T variants only
+    assert counts["features"] == counts["train_recommender"] == 2 * (1 + 10)  # original + the I→T variants only
 
 
 def test_demo_completes_every_item_by_every_control(demo_run):
     results = demo_run / "demo_output/results"
-    for category in ("All_Beauty", "Toys_and_Games", "Video_Games"):
+    for category in ("Toys_and_Games", "Video_Games"):
         rec = pl.read_parquet(demo_run / f"demo_output/data/interim/{category}/rec_items.parquet")
         for control in ("ground_truth", "shuffled", "empty", "retrieval"):
             texts = pl.read_parquet(results / f"completions/i2t/{category}/{control}.parquet")
@@ -327,8 +327,8 @@ def test_demo_writes_every_recbench_table_and_figure(demo_run):
                "empty", "zeros", "random", "mean", "popularity", "original"}
     for task in ("i2t", "t2i"):
         assert set(overview.filter(pl.col("task") == task)["method"]) == methods, task
-    # three categories x three recommenders, two seeds each, at the table rate
-    assert (overview["n_cells"] == 9).all()
+    # two categories x three recommenders, two seeds each, at the table rate
+    assert (overview["n_cells"] == 2 * 3).all()  # categories × recommenders
 
 
 def test_each_recommender_beats_popularity_with_ground_truth_features(demo_run):
@@ -359,15 +359,15 @@ def test_rec_results_are_reproduced_when_recomputed(demo_run, tmp_path):
     root = demo_run / "demo_output"
     config = yaml.safe_load((REPO / "demo/config.yaml").read_text())["recbench"]
     paper = yaml.safe_load((REPO / "config.yaml").read_text())["recbench"]
-    first = json.loads((root / "results/rec/All_Beauty/t2i-shuffled.json").read_text())
+    first = json.loads((root / "results/rec/Video_Games/t2i-shuffled.json").read_text())
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(config["resources"]["cpus_per_task"])  # as the job ran: reductions split by thread
     try:
-        again = train_variant(inter_path=root / "data/rec/All_Beauty/All_Beauty.inter",
-                              item_map_path=root / "data/rec/All_Beauty/i_id_mapping.csv",
-                              features_dir=root / "results/features/All_Beauty/t2i-shuffled",
+        again = train_variant(inter_path=root / "data/rec/Video_Games/Video_Games.inter",
+                              item_map_path=root / "data/rec/Video_Games/i_id_mapping.csv",
+                              features_dir=root / "results/features/Video_Games/t2i-shuffled",
                               rates=config["rates"], recommenders=paper["recommenders"],
                               settings={**paper["train"], **config["train"]}, seeds=config["seeds"],
                               out_path=tmp_path / "out.json")
@@ -385,11 +385,11 @@ def test_demo_trains_grpo_adapters_that_complete_and_writes_the_grpo_tables(demo
     for task in ("i2t", "t2i"):
         folder = results / "grpo" / task / "tiny-qwen2.5-vl"
         record = json.loads((folder / "grpo.json").read_text())
-        assert record["steps"] == 3 and record["stop_reason"] == "max_steps" and record["items"]["train"] > 100
+        assert record["steps"] == 3 and record["stop_reason"] == "max_steps" and record["items"]["train"] >= 90
         assert (folder / "adapter" / "adapter_config.json").exists()
         log = pl.read_parquet(folder / "reward_log.parquet")
         assert log["step"].to_list() == [1, 2, 3] and log["parse_rate"].is_not_null().all()
-        for category in ("All_Beauty", "Toys_and_Games", "Video_Games"):
+        for category in ("Toys_and_Games", "Video_Games"):
             adapter = f"{task}/{category}/tiny-qwen2.5-vl-grpo.parquet"
             assert (results / "scores" / adapter).exists(), adapter
     for name in ("table7_grpo_i2t", "table8_grpo_t2i", "tableA9_grpo_per_category"):
