@@ -306,9 +306,28 @@ def test_report_holds_every_table_and_figure_with_captions(demo_run):
                  "table5_cq_t2i_by_category.md", "tableA11_cq_t2i_method_category.md", "figure3_cq_radar_t2i.png",
                  "table6_rec_overview.md", "tableA17_rec_freedom_t2i.md", "figure4_rec_heatmap.png",
                  "rec_missing_rate.png", "table7_grpo_i2t.md", "table8_grpo_t2i.md", "tableA9_grpo_per_category.md",
-                 "figureA5_grpo_rewards.png"):
+                 "figureA5_grpo_rewards.png", "cost_ledger.md"):
         assert name in html, name
     assert "min-max normalised" in html and "missing completions" in html
+
+
+def test_demo_writes_the_cost_ledger_from_every_job(demo_run):
+    results = demo_run / "demo_output/results"
+    ledger = pl.read_csv(results / "tables/cost_ledger.csv")
+    total = ledger.row(-1, named=True)
+    jobs = ledger.filter(pl.col("stage") != "total")
+    # every job of the DAG but the downloads' source, `all` and the ledger itself left a record
+    records = list((demo_run / "demo_output/logs").rglob("*.cost.json"))
+    assert total["stage"] == "total" and total["jobs"] == jobs["jobs"].sum() == len(records) - 1 > 200
+    assert total["failed"] == 0 and total["wall_s"] == pytest.approx(jobs["wall_s"].sum(), rel=1e-3)
+    assert set(jobs["stage"]) >= {"parse", "complete_mllm", "diffuse", "score_text", "score_image", "embed_completion",
+                                  "features", "train_recommender", "grpo_train", "recbench_report"}
+    mllm = jobs.filter(pl.col("stage") == "complete_mllm")
+    assert (mllm["load_s"] > 0).all() and (mllm["items"] > 0).all() and (mllm["tokens_per_s"] > 0).all()
+    scoring = jobs.filter(pl.col("stage") == "score_text")
+    assert (scoring["items"] == 100).all()  # the CQ sample of each category
+    assert ledger["slurm_elapsed_s"].null_count() == ledger.height  # nothing ran under SLURM here
+    assert "no job ran under SLURM" in (results / "tables/cost_ledger.md").read_text()
 
 
 REC_TABLES = ["table6_rec_overview"] + [f"tableA{12 + i}_rec_{model}_{task}" for i, (model, task) in enumerate(
