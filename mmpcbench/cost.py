@@ -12,7 +12,7 @@ The record (``<log>.cost.json`` beside the job's log) splits the job's wall time
 
 It also holds the items (and, for MLLMs, generated tokens) the job counted, the GPUs it asked SLURM for,
 the device it ran on and, inside a SLURM allocation, the SLURM job id (the ledger joins ``sacct`` on it).
-Wall times change from run to run: they live in these records and in the ledger, never in a result table.
+Wall times change from run to run: they live in these records and in the ledger, never in another table.
 """
 
 from __future__ import annotations

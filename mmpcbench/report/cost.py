@@ -9,6 +9,8 @@ for the recommenders), ``items_per_s`` and ``tokens_per_s`` (MLLM output tokens)
 ``slurm_gpu_s`` (the allocation's elapsed time × its allocated GPUs, ``AllocTRES gres/gpu``), each
 allocation's time shared among its jobs in proportion to their wall time, so that the column sums to
 the allocations' total. The last row is the total. A job that failed still has a record (``failed``).
+The ledger reads every record under the logs folder: a job's latest run, and also jobs no longer in
+the plan (a model removed from the config) until their logs are removed.
 """
 
 from __future__ import annotations
