@@ -2,19 +2,26 @@
 # `make gpu-smoke`: the demo's model stages on CUDA, checked against the same stages on the CPU
 # (ci/gpu_smoke_compare.py says what is compared and within which tolerance). Needs a CUDA device; on
 # a machine without one it says so and exits 2. Not part of CI (CI has no GPU).
-#   GPU_SMOKE_CORES  cores for each Snakemake run (default: all)
+#   GPU_SMOKE_CORES       cores for each Snakemake run (default: all)
+#   GPU_SMOKE_SELF_CHECK=1  no CUDA: both runs on the CPU (checks this script and the comparison)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 CORES=${GPU_SMOKE_CORES:-$(nproc)}
 
-if ! "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+SECOND=(cuda "$REPO/ci/gpu-smoke/cuda.yaml")
+if [[ ${GPU_SMOKE_SELF_CHECK:-0} == 1 ]]; then
+    echo "gpu-smoke: self-check: both runs on the CPU (this proves the script, not the GPU)"
+    SECOND=(cpu-again)
+    export CUDA_VISIBLE_DEVICES=""
+elif ! "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
     echo "gpu-smoke: no CUDA device here (torch.cuda.is_available() is False): nothing was run." >&2
     echo "gpu-smoke: run it on a machine with an NVIDIA GPU (see docs/cluster.md)." >&2
     exit 2
+else
+    "$PYTHON" -c 'import torch; print("gpu-smoke: torch", torch.__version__, "CUDA", torch.version.cuda, "on", torch.cuda.get_device_name())'
 fi
-"$PYTHON" -c 'import torch; print("gpu-smoke: torch", torch.__version__, "CUDA", torch.version.cuda, "on", torch.cuda.get_device_name())'
 
 WORK=${GPU_SMOKE_DIR:-$(mktemp -d /tmp/mmpcbench-gpu-smoke.XXXXXX)}
 C=Video_Games
@@ -33,5 +40,5 @@ run() {  # run NAME [config files]: the targets in $WORK/NAME
     echo "gpu-smoke: $name run: $((SECONDS - started)) s"
 }
 CUDA_VISIBLE_DEVICES="" run cpu
-run cuda "$REPO/ci/gpu-smoke/cuda.yaml"
-"$PYTHON" "$REPO/ci/gpu_smoke_compare.py" "$WORK/cpu/demo_output" "$WORK/cuda/demo_output" "$C"
+run "${SECOND[@]}"
+"$PYTHON" "$REPO/ci/gpu_smoke_compare.py" "$WORK/cpu/demo_output" "$WORK/${SECOND[0]}/demo_output" "$C"
