@@ -84,6 +84,30 @@ def test_rerun_does_nothing(demo_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def test_adding_a_model_plans_its_own_jobs_and_the_reports_only(demo_run, tmp_path):
+    demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
+    entry = {**demo["models"]["tiny-gemma-3"], "model": "demo_output/models/tiny-gemma-3-copy"}
+    (tmp_path / "more.yaml").write_text(yaml.safe_dump({
+        "models": {"tiny-gemma-3-copy": entry},
+        "completion": {"models": [*demo["completion"]["models"], "tiny-gemma-3-copy"]}}))
+    result = snakemake(demo_run, "-n", "all", "--configfile", str(REPO / "demo/config.yaml"), str(tmp_path / "more.yaml"))
+    planned, rule = [], None
+    for line in result.stdout.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+            planned.append([rule, ""])
+        elif line.startswith("    wildcards:") and planned:
+            planned[-1][1] = line
+    reports = {"all", "completion_status_table", "cqbench_tables", "cqbench_radar", "recbench_report", "cost_ledger",
+               "build_tiny_model_tiny_gemma_3_copy"}
+    others = [(rule, wildcards) for rule, wildcards in planned if rule not in reports and "tiny-gemma-3-copy" not in wildcards]
+    assert not others, others
+    counts = {}
+    for rule, _ in planned:
+        counts[rule] = counts.get(rule, 0) + 1
+    assert counts["complete_mllm"] == 2 * 2 and counts["diffuse"] == 2 and counts["train_recommender"] == 2 * 2
+
+
 def test_fresh_rerun_is_byte_identical(demo_run, tmp_path):
     snakemake(tmp_path, "data_Video_Games", "table1", "--configfile", str(REPO / "demo/config.yaml"))
     for name in ("results/tables/table1_dataset_stats.csv", "results/tables/table1_dataset_stats.md",
