@@ -4,8 +4,15 @@
 localrules:
     download,
 
+# The data stages are seconds of work each, and every later stage of a category waits on them, GRPO
+# on every category's pool: run them first whenever one is ready (Snakemake picks among ready jobs by
+# priority; default 0). On the demo, a category's data stages otherwise waited behind the first
+# category's model jobs and GRPO started in the last minute (docs/benchmarks.md).
+DATA_PRIORITY = 10
+
 
 rule download:
+    priority: DATA_PRIORITY
     input:
         download_source,
     output:
@@ -23,6 +30,7 @@ rule download:
 
 
 rule parse:
+    priority: DATA_PRIORITY
     input:
         reviews=f"{DATA}/raw/{{category}}/reviews.jsonl.gz",
         meta=f"{DATA}/raw/{{category}}/meta.jsonl.gz",
@@ -44,6 +52,7 @@ rule parse:
 
 
 rule select_candidates:
+    priority: DATA_PRIORITY
     input:
         interactions=f"{DATA}/interim/{{category}}/interactions.parquet",
         catalogue=f"{DATA}/interim/{{category}}/items.parquet",
@@ -68,6 +77,7 @@ rule select_candidates:
 # Images are stored one file per item under DATA/images/{category}/ and reused when a job is
 # re-run (counted as "cached" in the manifest); the manifest is the output and lists every item.
 rule fetch_images:
+    priority: DATA_PRIORITY
     input:
         candidates=f"{DATA}/interim/{{category}}/candidates.parquet",
     output:
@@ -87,6 +97,7 @@ rule fetch_images:
 
 
 rule rec_set:
+    priority: DATA_PRIORITY
     input:
         interactions=f"{DATA}/interim/{{category}}/interactions.parquet",
         selection_interactions=f"{DATA}/interim/{{category}}/selection_interactions.parquet",
@@ -109,6 +120,7 @@ rule rec_set:
 
 
 rule sample_cq:
+    priority: DATA_PRIORITY
     input:
         rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
     output:
@@ -127,6 +139,7 @@ rule sample_cq:
 # The GRPO training pool: eligible items of the category's catalogue outside the rec set (so never
 # scored by CQBench or RecBench), with their covers fetched into the same image folder.
 rule sample_grpo:
+    priority: DATA_PRIORITY
     input:
         catalogue=f"{DATA}/interim/{{category}}/items.parquet",
         rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
@@ -152,6 +165,7 @@ rule sample_grpo:
 
 
 rule rec_split:
+    priority: DATA_PRIORITY
     input:
         f"{DATA}/interim/{{category}}/rec_interactions.parquet",
     output:

@@ -4,6 +4,7 @@
 
 
 rule grpo_train:
+    priority: 5  # a long chain waits on it: the adapters' completions, scores, features, training
     input:
         pools=expand(f"{DATA}/interim/{{category}}/grpo_items.parquet", category=CATEGORIES),
         base=grpo_base_files,
