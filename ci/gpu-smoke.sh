@@ -24,7 +24,8 @@ else
 fi
 
 WORK=${GPU_SMOKE_DIR:-$(mktemp -d /tmp/mmpcbench-gpu-smoke.XXXXXX)}
-C=Video_Games
+mkdir -p "$WORK"
+C=Toys_and_Games
 TARGETS=(
     "cq_$C"                                            # every completion (MLLMs, GRPO adapters), painting, score
     "demo_output/results/rec/$C/original.json"         # RecBench: ground truth, a control, an MLLM
