@@ -55,21 +55,19 @@ for task in ("i2t", "t2i"):
             agree = float((a["raw"] == b["raw"]).mean())
             check(f"{task} {path.stem} completions", a.height == b.height and b["raw"].null_count() == 0,
                   f"{b.height} items answered; {100 * agree:.0f} % identical to the CPU answers")
-    for manifest in sorted((cuda / f"results/generated_images/{category}").glob("*/manifest.parquet")):
-        if task != "t2i":
-            continue
-        frame = pl.read_parquet(manifest).drop_nulls("image_path")
-        bad = 0
-        for image_path in frame["image_path"]:
-            try:
-                with Image.open(cuda / "results" / image_path) as image:
-                    image.load()
-            except OSError:
-                bad += 1
-        check(f"paintings of {manifest.parent.name}", bad == 0, f"{frame.height} images, {bad} unreadable")
-        same_completion[("t2i", manifest.parent.name)] = (
-            pl.read_parquet(cpu / manifest.relative_to(cuda)).equals(pl.read_parquet(manifest))
-            and all((cpu / "results" / p).read_bytes() == (cuda / "results" / p).read_bytes() for p in frame["image_path"]))
+for manifest in sorted((cuda / f"results/generated_images/{category}").glob("*/manifest.parquet")):
+    frame = pl.read_parquet(manifest).drop_nulls("image_path")
+    bad = 0
+    for image_path in frame["image_path"]:
+        try:
+            with Image.open(cuda / "results" / image_path) as image:
+                image.load()
+        except OSError:
+            bad += 1
+    check(f"paintings of {manifest.parent.name}", bad == 0, f"{frame.height} images, {bad} unreadable")
+    same_completion[("t2i", manifest.parent.name)] = (
+        pl.read_parquet(cpu / manifest.relative_to(cuda)).equals(pl.read_parquet(manifest))
+        and all((cpu / "results" / p).read_bytes() == (cuda / "results" / p).read_bytes() for p in frame["image_path"]))
 
 for (task, method), same in sorted(same_completion.items()):
     a, b = (pl.read_parquet(p) for p in both(f"results/scores/{task}/{category}/{method}.parquet"))

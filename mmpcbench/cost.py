@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import time
 from collections import defaultdict
@@ -38,7 +39,6 @@ class JobCost:
         self.rule, self.wildcards, self.gpus, self.threads = rule, dict(wildcards), gpus, threads
         self.started = time.time()
         self.process_started = psutil.Process().create_time()
-        self.load_s = 0.0
         self.loads: dict[str, float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
         self._depth = 0
@@ -46,13 +46,14 @@ class JobCost:
     def record(self, finished: float) -> dict:
         wall = finished - self.started
         startup = max(0.0, self.started - self.process_started)
+        load = sum(self.loads.values())
         return {
             "rule": self.rule,
             "wildcards": self.wildcards,
             "wall_s": round(startup + wall, 3),
             "startup_s": round(startup, 3),
-            "load_s": round(self.load_s, 3),
-            "work_s": round(max(0.0, wall - self.load_s), 3),
+            "load_s": round(load, 3),
+            "work_s": round(max(0.0, wall - load), 3),
             "loads": {name: round(seconds, 3) for name, seconds in self.loads.items()},
             "counts": dict(self.counts),
             "gpus": self.gpus,
@@ -119,9 +120,7 @@ def loading(name: str):
     finally:
         meter._depth -= 1
         if meter._depth == 0:
-            seconds = time.perf_counter() - started
-            meter.load_s += seconds
-            meter.loads[name] += seconds
+            meter.loads[name] += time.perf_counter() - started
 
 
 def count(**counts: int) -> None:
@@ -133,8 +132,6 @@ def count(**counts: int) -> None:
 
 def read_costs(logs_dir) -> list[dict]:
     """Every cost record under ``logs_dir`` (a record that cannot be read is skipped with a warning)."""
-    import logging
-
     records = []
     for path in sorted(Path(logs_dir).rglob("*.cost.json")):
         try:

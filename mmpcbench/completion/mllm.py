@@ -211,9 +211,10 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
         _seed_everything(request.seed, index)  # sampling (when configured) is reproducible per shard
         rows = _complete_shard(request, entry, loaded, shard, data_root)
         write_parquet(pl.DataFrame(rows, schema=RESULT_SCHEMA), path)
+        tokens = sum(row["n_output_tokens"] for row in rows)
         done_items += shard.height
-        done_tokens += sum(row["n_output_tokens"] for row in rows)
-        count(items=shard.height, tokens=sum(row["n_output_tokens"] for row in rows))
+        done_tokens += tokens
+        count(items=shard.height, tokens=tokens)
         elapsed = max(time.time() - started, 1e-9)
         log.info("shard %d/%d: %.2f items/s, %.1f tokens/s", index + 1, n_shards, done_items / elapsed,
                  done_tokens / elapsed)

@@ -109,8 +109,7 @@ def job_frame(records: list[dict], sacct: dict[str, dict] | None = None) -> pl.D
 
 
 def ledger(records: list[dict], sacct: dict[str, dict] | None = None) -> pl.DataFrame:
-    """The ledger: jobs aggregated per stage × model × category, sorted by stage then GPU and wall
-    seconds, with a total row."""
+    """The ledger: jobs aggregated per stage × model × category (in that order), with a total row."""
     jobs = job_frame(records, sacct)
     sums = ["failed", "wall_s", "startup_s", "load_s", "work_s", "items", "tokens", "gpu_s"]
 
@@ -150,6 +149,6 @@ def write_ledger(records: list[dict], paths: dict, sacct: dict[str, dict] | None
                "byte-identical on a rerun. items = items scored or completed, images painted, recommender "
                "runs trained; rates over work_s. SLURM columns from sacct, each allocation's time shared "
                "among the jobs it ran in proportion to their wall time"
-               + ("." if table["slurm_elapsed_s"].is_not_null().any() else " (none here: no job ran under SLURM)."))
+               + ("." if total["slurm_elapsed_s"] is not None else " (none here: no job ran under SLURM)."))
     write_table(table, paths, title="Cost ledger", caption=caption, label="tab:cost-ledger", csv_float_precision=3)
     return table
