@@ -12,6 +12,9 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# the cluster's private configuration (ci/slurm-up.sh): this test's SLURM clients and daemons read it
+export SLURM_CI_DIR=${SLURM_CI_DIR:-/run/mmpcbench-slurm}
+export SLURM_CONF=$SLURM_CI_DIR/slurm.conf
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
 SNAKEMAKE=("$PYTHON" -m snakemake -s "$REPO/Snakefile")
 export HF_HUB_OFFLINE=1
@@ -33,7 +36,7 @@ dump_logs() {
     local status=$?
     if ((status != 0)); then
         echo "test-slurm: FAILED (exit $status); SLURM and job logs follow" >&2
-        for log in /var/log/slurm/*.log; do echo "=== $log" >&2; tail -n 40 "$log" >&2; done
+        for log in "$SLURM_CI_DIR"/log/*.log; do echo "=== $log" >&2; tail -n 40 "$log" >&2; done
         find "$CLUSTER/.snakemake/slurm_logs" -name '*.log' 2>/dev/null | while read -r log; do
             echo "=== $log" >&2
             tail -n 40 "$log" >&2

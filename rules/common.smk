@@ -6,11 +6,12 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)  # the mmpcbench library, even when not pip-installed
 
-from mmpcbench.completion.methods import QUERY_MODALITY, borrowing_method
+from mmpcbench import families
+from mmpcbench.completion.methods import borrowing_method
 from mmpcbench.completion.pipeline import task_request
 from mmpcbench.config import adapter_entries, validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
-from mmpcbench.features.build import MODALITY, ORIGINAL
+from mmpcbench.features.build import ORIGINAL
 from mmpcbench.report.recbench import per_recommender_tables
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,7 +27,7 @@ DEMO = "demo" in config
 CONTROLS = config["completion"]["controls"]
 BORROWING = CONTROLS + config["completion"]["baselines"]
 MODELS = config["completion"]["models"]
-TASKS = ["i2t", "t2i"]
+TASKS = list(families.TASKS)
 MLLM_RUNS = [(model, category, task) for model in MODELS for category in CATEGORIES for task in TASKS]
 # registry entries the pipeline builds itself (the demo's tiny random-weight models)
 TINY_MODELS = {name: entry for name, entry in config["models"].items() if entry.get("build_tiny")}
@@ -43,7 +44,7 @@ RECBENCH = config["recbench"]
 REC_METHODS = METHODS + [name for name in RECBENCH["imputations"] if name not in METHODS]
 REC_KIND = {**METHOD_KIND, **{name: "imputation" for name in RECBENCH["imputations"]}}
 # a task's variants exist only if the recommenders see the modality it replaces
-REC_TASKS = [task for task in TASKS if MODALITY[task] in RECBENCH["features"]["modalities"]]
+REC_TASKS = [task for task in TASKS if families.TASKS[task].completes in RECBENCH["features"]["modalities"]]
 VARIANTS = [ORIGINAL] + [f"{task}-{method}" for task in REC_TASKS for method in REC_METHODS]
 RECOMMENDERS = list(RECBENCH["recommenders"])
 REC_TABLES = {name: f"{name}_rec_{recommender.lower()}_{task}"
@@ -63,7 +64,7 @@ wildcard_constraints:
     kind="reviews|meta",
     borrowed="|".join(BORROWING),
     model="|".join(re.escape(name) for name in MODELS) or "__none__",
-    task="i2t|t2i",
+    task="|".join(TASKS),
     modality="text|image",
     method="|".join(re.escape(name) for name in METHODS),
     variant="|".join(re.escape(name) for name in VARIANTS),
@@ -210,7 +211,7 @@ def encoder_spec(wildcards):
 def method_input(name, category, task):
     """The file behind an input name of a borrowing method (mmpcbench.completion.methods)."""
     if name == "query_embeddings":
-        return f"{RESULTS}/embeddings/{category}/{QUERY_MODALITY[task]}.parquet"
+        return f"{RESULTS}/embeddings/{category}/{families.TASKS[task].given}.parquet"
     if name == "cq_items":
         return f"{DATA}/interim/{category}/cq_items.parquet"
     raise ValueError(f"unknown completion-method input {name!r}")

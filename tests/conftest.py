@@ -65,6 +65,11 @@ class FileServer:
         self.httpd.server_close()
 
 
+def pytest_collection_modifyitems(items):
+    """The real-SLURM test last: nothing it installs or starts is met by another test."""
+    items.sort(key=lambda item: item.get_closest_marker("slurm") is not None)
+
+
 @pytest.fixture
 def http_server():
     server = FileServer()

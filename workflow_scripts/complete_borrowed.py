@@ -5,11 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.completion.pipeline import complete_by_borrowing
-from mmpcbench.cost import start_job
-from mmpcbench.logs import setup_logging
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
+start_stage(snakemake)
 params = snakemake.params
 complete_by_borrowing(
     task=params.task,

@@ -4,12 +4,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.completion.summary import parse_status_table
-from mmpcbench.cost import start_job
-from mmpcbench.logs import setup_logging
 from mmpcbench.report.tables import write_table
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
+start_stage(snakemake)
 table = parse_status_table([(*run, path) for run, path in zip(snakemake.params.runs, snakemake.input)])
 write_table(table, snakemake.output, title="Parse outcomes of the MLLM answers", label="tab:parse-status",
             csv_float_precision=None)

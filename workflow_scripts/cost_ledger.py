@@ -4,11 +4,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.cost import read_costs, start_job
-from mmpcbench.logs import setup_logging
+from mmpcbench.cost import read_costs
 from mmpcbench.report.cost import read_sacct, write_ledger
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
+start_stage(snakemake)
 records = [r for r in read_costs(snakemake.params.logs_dir) if r["rule"] != snakemake.rule]
 write_ledger(records, snakemake.output, sacct=read_sacct([r["slurm_job_id"] for r in records if r.get("slurm_job_id")]))

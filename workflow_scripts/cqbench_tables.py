@@ -3,12 +3,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.cost import start_job
-from mmpcbench.logs import setup_logging
 from mmpcbench.report.cqbench import cq_runs, write_cq_tables
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
+start_stage(snakemake)
 outputs = {"summary": snakemake.output.summary}
 for name in ("table2", "table3", "table4", "table5", "tableA10", "tableA11"):
     outputs[name] = {form: snakemake.output[f"{name}_{form}"] for form in ("csv", "md", "tex")}

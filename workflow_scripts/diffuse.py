@@ -3,13 +3,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.cost import start_job
 from mmpcbench.diffusion.paint import diffuse_completions
-from mmpcbench.logs import limit_threads, setup_logging
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
-limit_threads(snakemake.threads)
+start_stage(snakemake, threads=True)
 diffuse_completions(
     completions_path=snakemake.input.completions,
     settings=snakemake.params.settings,

@@ -4,12 +4,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.completion.pipeline import embed_items
-from mmpcbench.cost import start_job
-from mmpcbench.logs import limit_threads, setup_logging
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
-limit_threads(snakemake.threads)
+start_stage(snakemake, threads=True)
 embed_items(
     rec_items_path=snakemake.input.rec_items,
     modality=snakemake.wildcards.modality,

@@ -3,12 +3,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.cost import start_job
 from mmpcbench.data.pipeline import sample_grpo_pool
-from mmpcbench.logs import setup_logging
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
+start_stage(snakemake)
 settings = snakemake.params.settings
 sample_grpo_pool(
     catalogue_path=snakemake.input.catalogue,

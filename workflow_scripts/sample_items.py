@@ -3,12 +3,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.cost import start_job
 from mmpcbench.data.pipeline import sample_category_items
-from mmpcbench.logs import setup_logging
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
+start_stage(snakemake)
 sample_category_items(
     items_path=snakemake.input.rec_items,
     out_path=snakemake.output[0],

@@ -3,13 +3,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.cost import start_job
-from mmpcbench.logs import limit_threads, setup_logging
 from mmpcbench.metrics.pipeline import score_image_file
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
-limit_threads(snakemake.threads)
+start_stage(snakemake, threads=True)
 score_image_file(
     cq_items_path=snakemake.input.cq_items,
     manifest_path=snakemake.input.manifest,

@@ -3,14 +3,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.cost import start_job
 from mmpcbench.data.stats import dataset_statistics
 from mmpcbench.io import provenance, sha256_file, write_json
-from mmpcbench.logs import setup_logging
 from mmpcbench.report.tables import write_table
+from mmpcbench.stage import start_stage
 
-setup_logging(snakemake.log[0])
-start_job(snakemake.log[0], snakemake.rule, snakemake.wildcards, snakemake.resources, snakemake.threads)
+start_stage(snakemake)
 table = dataset_statistics(
     categories=snakemake.params.categories,
     splits=snakemake.input.splits,

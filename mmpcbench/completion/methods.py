@@ -16,7 +16,7 @@ in :data:`BORROWING`.
 
 Input names a method may ask for:
 
-- ``query_embeddings``: the embeddings of the modality the item still has (:data:`QUERY_MODALITY`);
+- ``query_embeddings``: the embeddings of the modality the item still has (``families.Task.given``);
 - ``cq_items``: the category's CQ sample.
 """
 
@@ -29,8 +29,6 @@ import polars as pl
 from mmpcbench.completion.controls import Control
 from mmpcbench.completion.retrieval import RetrievalBaseline
 
-# the modality a method looks at to complete the other one (I→T looks at the image)
-QUERY_MODALITY = {"i2t": "image", "t2i": "text"}
 METHOD_INPUTS = ("query_embeddings", "cq_items")
 KINDS = ("control", "baseline")
 

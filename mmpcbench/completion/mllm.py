@@ -1,10 +1,11 @@
 """Multimodal LLM completion: load a registry entry, build chat prompts, generate in batches, in
 resumable shards.
 
-One adapter serves every family the registry names (``qwen2_5_vl``, ``gemma3``): both load with
-``AutoModelForImageTextToText`` + ``AutoProcessor`` and take chat messages whose content mixes
-``{"type": "image"}`` and ``{"type": "text"}`` parts. A family only sets defaults (Gemma-3 must compute
-in bfloat16: fp16 gives empty or NaN output).
+One adapter serves every family of ``mmpcbench.families.MLLM_FAMILIES`` (``qwen2_5_vl``, ``gemma3``):
+each names its transformers model and processor classes (both: ``AutoModelForImageTextToText`` +
+``AutoProcessor``), and all take chat messages whose content mixes ``{"type": "image"}`` and
+``{"type": "text"}`` parts. A family only sets defaults and refusals (Gemma-3 must compute in bfloat16:
+fp16 gives empty or NaN output).
 
 A registry entry (``config.models[name]``)::
 
@@ -34,13 +35,13 @@ from tqdm import tqdm
 
 from mmpcbench.completion.answers import completion_text, parse_answer
 from mmpcbench.cost import count, loading
+from mmpcbench.families import MLLM_FAMILIES, resolve
 from mmpcbench.io import write_parquet
 from mmpcbench.models import offline_hint, torch_dtype
 from mmpcbench.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
-FAMILIES = {"qwen2_5_vl": {"dtype": "float16"}, "gemma3": {"dtype": "bfloat16"}}
 RESULT_SCHEMA = {
     "parent_asin": pl.String, "raw": pl.String, "text": pl.String, "parse_status": pl.String,
     "n_input_tokens": pl.Int64, "n_output_tokens": pl.Int64,
@@ -55,14 +56,14 @@ class MLLMError(RuntimeError):
 def load_mllm(entry: dict, device: str | None = None):
     """Load ``(model, processor)`` for a registry entry; the processor pads on the left for batches."""
     import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor, BitsAndBytesConfig
+    from transformers import BitsAndBytesConfig
 
-    family = entry.get("family")
-    if family not in FAMILIES:
-        raise MLLMError(f"unknown model family {family!r} for {entry.get('model')!r}; known: {sorted(FAMILIES)}")
-    dtype_name = entry.get("dtype", FAMILIES[family]["dtype"])
-    if family == "gemma3" and dtype_name == "float16":
-        raise MLLMError(f"{entry['model']!r}: Gemma-3 must run in bfloat16 (float16 gives empty or NaN output)")
+    if entry.get("family") not in MLLM_FAMILIES:
+        raise MLLMError(f"{MLLM_FAMILIES.unknown_message([entry.get('family')])} (model {entry.get('model')!r})")
+    family = MLLM_FAMILIES[entry["family"]]
+    dtype_name = entry.get("dtype", family.dtype)
+    if dtype_name in family.refused_dtypes:
+        raise MLLMError(f"{entry['model']!r}: {family.refused_dtypes[dtype_name]}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     kwargs = {"dtype": torch_dtype(dtype_name)}
     if entry.get("revision"):
@@ -74,8 +75,8 @@ def load_mllm(entry: dict, device: str | None = None):
         )
         kwargs["device_map"] = "auto" if device == "cuda" else "cpu"
     try:
-        model = AutoModelForImageTextToText.from_pretrained(entry["model"], **kwargs)
-        processor = AutoProcessor.from_pretrained(entry["model"], revision=entry.get("revision"))
+        model = resolve(family.model_class).from_pretrained(entry["model"], **kwargs)
+        processor = resolve(family.processor_class).from_pretrained(entry["model"], revision=entry.get("revision"))
     except (OSError, ValueError) as error:
         raise MLLMError(f"cannot load model {entry['model']!r}{offline_hint()}: {error}") from error
     if "quantization_config" not in kwargs:

@@ -24,13 +24,12 @@ import logging
 import numpy as np
 import polars as pl
 
+from mmpcbench.families import IMPUTATIONS, TASKS, resolve
 from mmpcbench.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
-IMPUTATIONS = ("zeros", "random", "mean")
 MISSING_POLICIES = ("mean", "zeros", "ground_truth")
-MODALITY = {"i2t": "text", "t2i": "image"}  # the modality a task's completion replaces
 ORIGINAL = "original"  # the variant of the items' own features (``ground_truth`` is a completion control)
 
 
@@ -43,8 +42,8 @@ def parse_variant(variant: str) -> tuple[str | None, str | None]:
     if variant == ORIGINAL:
         return None, None
     task, sep, method = variant.partition("-")
-    if not sep or task not in MODALITY or not method:
-        raise FeatureError(f"variant {variant!r} is neither 'original' nor '<i2t|t2i>-<method>'")
+    if not sep or task not in TASKS or not method:
+        raise FeatureError(f"variant {variant!r} is neither 'original' nor '<{'|'.join(TASKS)}>-<method>'")
     return task, method
 
 
@@ -89,17 +88,25 @@ def _mean_vector(truth: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return kept.mean(axis=0)
 
 
+def impute_zeros(truth: np.ndarray, mask: np.ndarray, seed: int, rate: float) -> np.ndarray:
+    """The ``zeros`` imputation (the authors'): a zero row for every masked item."""
+    return np.zeros((int(mask.sum()), truth.shape[1]), dtype=np.float32)
+
+
+def impute_random(truth: np.ndarray, mask: np.ndarray, seed: int, rate: float) -> np.ndarray:
+    """The ``random`` imputation (the authors'): N(0, 1) rows, seeded per rate."""
+    rng = np.random.default_rng(derive_seed(seed, "random", rate))
+    return rng.standard_normal((int(mask.sum()), truth.shape[1])).astype(np.float32)
+
+
+def impute_mean(truth: np.ndarray, mask: np.ndarray, seed: int, rate: float) -> np.ndarray:
+    """The ``mean`` imputation (ours): the mean row of the unmasked items (of all items at rate 1.0)."""
+    return np.tile(_mean_vector(truth, mask), (int(mask.sum()), 1)).astype(np.float32)
+
+
 def imputed(method: str, truth: np.ndarray, mask: np.ndarray, seed: int, rate: float) -> np.ndarray:
-    """The rows an imputation baseline gives the masked items."""
-    n, dim = int(mask.sum()), truth.shape[1]
-    if method == "zeros":
-        return np.zeros((n, dim), dtype=np.float32)
-    if method == "random":
-        rng = np.random.default_rng(derive_seed(seed, "random", rate))
-        return rng.standard_normal((n, dim)).astype(np.float32)
-    if method == "mean":
-        return np.tile(_mean_vector(truth, mask), (n, 1)).astype(np.float32)
-    raise FeatureError(f"unknown imputation {method!r}; known: {list(IMPUTATIONS)}")
+    """The rows the imputation baseline ``method`` (``families.IMPUTATIONS``) gives the masked items."""
+    return resolve(IMPUTATIONS[method].rows)(truth, mask, seed, rate)
 
 
 def replaced(truth: np.ndarray, mask: np.ndarray, completion: np.ndarray, available: np.ndarray,
@@ -132,7 +139,7 @@ def variant_features(variant: str, truth: dict[str, np.ndarray], rates: list[flo
     for rate in ([0.0] if task is None else rates):
         feats = {**truth, "masked": 0, "missing_completion": 0}
         if task is not None:
-            modality = MODALITY[task]
+            modality = TASKS[task].completes
             mask = mask_for(n_items, rate, seed)
             if method in IMPUTATIONS:
                 rows = truth[modality].copy()

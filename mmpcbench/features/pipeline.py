@@ -25,7 +25,8 @@ import polars as pl
 
 from mmpcbench.cost import count
 from mmpcbench.encoders import l2_normalise
-from mmpcbench.features.build import IMPUTATIONS, MODALITY, aligned, parse_variant, variant_features
+from mmpcbench.families import IMPUTATIONS, TASKS
+from mmpcbench.features.build import aligned, parse_variant, variant_features
 from mmpcbench.io import atomic_path, sha256_file, write_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,8 @@ def write_features(*, variant: str, item_map_path, text_path, image_path, comple
     if unknown or not modalities:
         raise ValueError(f"feature modalities must be a non-empty subset of ['text', 'image'], not {list(modalities)}")
     task, method = parse_variant(variant)
-    if task is not None and MODALITY[task] not in modalities:
-        raise ValueError(f"variant {variant!r} replaces the {MODALITY[task]} features, which are not among the "
+    if task is not None and TASKS[task].completes not in modalities:
+        raise ValueError(f"variant {variant!r} replaces the {TASKS[task].completes} features, which are not among the "
                          f"configured modalities {list(modalities)}")
     item_ids = pl.read_csv(item_map_path, schema_overrides={"original_id": pl.String})
     truth, available = {}, {}

@@ -51,13 +51,11 @@ import polars as pl
 
 from mmpcbench.cost import loading
 from mmpcbench.encoders import ImageFeatures
+from mmpcbench.families import IMAGE_ENCODERS, METRICS, metrics_completing, resolve
 from mmpcbench.metrics.frames import pair_frame, requested
 
 log = logging.getLogger(__name__)
 
-IMAGE_METRICS = ("psnr", "ssim", "mse", "lpips", "clip")
-# lower is better for these (the radar charts and relative differences turn them around)
-LOWER_IS_BETTER = frozenset({"mse", "lpips", "fid"})
 DEFAULTS = {
     "size": "reference",
     "psnr_cap": 100.0,
@@ -197,48 +195,94 @@ class LpipsScorer:
 
 
 def encoder_label(spec: dict) -> str:
-    """How a table names the image-similarity encoder: "CLIP" only when it is one."""
-    family, model = spec.get("family"), spec.get("model")
-    if family == "open_clip":
-        return f"CLIP {model}/{spec.get('pretrained')}"
-    if family == "efficientnet_lite0":
-        return f"EfficientNet-Lite0 ImageNet features at {spec.get('image_size', 224)}px, not CLIP: a stand-in"
-    return f"timm {model} features, not CLIP: a stand-in"
+    """How a table names the image-similarity encoder (its family's ``label``): "CLIP" only when it is one."""
+    return resolve(IMAGE_ENCODERS[spec.get("family")].label)(spec)
+
+
+class ImagePairs:
+    """The present pairs of one scoring call that an image metric scores: ``sized``, uint8 RGB
+    (reference, generated) at their common size; ``pairs``, the same as float RGB in [0, 1]; ``options``:
+    the image options. The pixel scores, the LPIPS model and the CLIP encoder are computed or loaded
+    once, on first use; ``keep_features`` (a dict or None) receives CLIP's unnormalised features."""
+
+    def __init__(self, sized, options: dict, lpips_scorer=None, clip_encoder=None, keep_features: dict | None = None):
+        self.sized = sized
+        self.pairs = [(to_unit_float(r), to_unit_float(g)) for r, g in sized]
+        self.options, self.keep_features = options, keep_features
+        self._lpips, self._clip, self._pixel = lpips_scorer, clip_encoder, None
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def pixel(self, metric: str) -> np.ndarray:
+        """``psnr``, ``ssim`` or ``mse`` per pair (:func:`pixel_scores`, computed once for all three)."""
+        if self._pixel is None:
+            self._pixel = [pixel_scores(r, g, self.options["psnr_cap"], self.options["ssim_window"]) for r, g in self.pairs]
+        return np.array([row[metric] for row in self._pixel], dtype=np.float64)
+
+    @property
+    def lpips_scorer(self) -> LpipsScorer:
+        if self._lpips is None:
+            self._lpips = LpipsScorer(**self.options["lpips"])
+        return self._lpips
+
+    @property
+    def clip_encoder(self) -> ImageFeatures:
+        if self._clip is None:
+            self._clip = ImageFeatures(self.options["clip"])
+        return self._clip
+
+
+def psnr(pairs: ImagePairs) -> np.ndarray:
+    return pairs.pixel("psnr")
+
+
+def ssim(pairs: ImagePairs) -> np.ndarray:
+    return pairs.pixel("ssim")
+
+
+def mse(pairs: ImagePairs) -> np.ndarray:
+    return pairs.pixel("mse")
+
+
+def lpips_distance(pairs: ImagePairs) -> np.ndarray:
+    return pairs.lpips_scorer.distances(pairs.pairs)
+
+
+def clip_similarity(pairs: ImagePairs) -> np.ndarray:
+    """Cosine of the CLIP (or stand-in) image features of each pair."""
+    from PIL import Image
+
+    encoder = pairs.clip_encoder
+    a = encoder.pil([Image.fromarray(r) for r, _ in pairs.sized])
+    b = encoder.pil([Image.fromarray(g) for _, g in pairs.sized])
+    if pairs.keep_features is not None:
+        pairs.keep_features.update(reference=a, generated=b)
+    return np.sum(_unit(a) * _unit(b), axis=1).astype(np.float64) if len(pairs) else np.zeros(0)
+
+
+def clip_header(label: str, encoder: str) -> str:
+    """The CQBench column of the ``clip`` metric: "CLIP" only when the encoder is one."""
+    return f"{'CLIP' if encoder.startswith('CLIP') else 'Image sim.'} ({encoder})"
 
 
 def image_scores(references, generated, metrics=None, lpips_scorer: LpipsScorer | None = None,
                  clip_encoder: ImageFeatures | None = None, keep_features: dict | None = None,
                  **options) -> pl.DataFrame:
-    """Score each generated image against its reference: columns ``psnr, ssim, mse, lpips, clip`` (or the
-    subset ``metrics``), one row per pair, in input order; a None generated image gives nulls. ``options``:
+    """Score each generated image against its reference: one column per image metric of
+    ``families.METRICS`` (``psnr, ssim, mse, lpips, clip`` and any an extension adds; or the subset
+    ``metrics``), one row per pair, in input order; a None generated image gives nulls. ``options``:
     ``size``, ``psnr_cap``, ``ssim_window``, ``lpips`` and ``clip`` (see the module docstring);
     ``lpips_scorer`` and ``clip_encoder`` reuse loaded models; ``keep_features``, a dict, receives the
     unnormalised ``clip`` encoder features of the present pairs (``reference``, ``generated``), for FID."""
-    metrics = requested(metrics, IMAGE_METRICS, "image", len(references), len(generated), "generated images")
+    metrics = requested(metrics, tuple(metrics_completing("image")), "image", len(references), len(generated),
+                        "generated images")
     options = image_options(options)
     present = np.array([g is not None for g in generated], dtype=bool)
     keep = np.flatnonzero(present)
-    refs = [to_rgb(references[i]) for i in keep]
-    gens = [to_rgb(generated[i]) for i in keep]
-    columns: dict[str, np.ndarray] = {}
-    sized = [common_size(r, g, options["size"]) for r, g in zip(refs, gens)]  # uint8, resized first
-    pairs = [(to_unit_float(r), to_unit_float(g)) for r, g in sized]
-    if any(m in metrics for m in ("psnr", "ssim", "mse")):
-        rows = [pixel_scores(r, g, options["psnr_cap"], options["ssim_window"]) for r, g in pairs]
-        for metric in ("psnr", "ssim", "mse"):
-            columns[metric] = np.array([row[metric] for row in rows], dtype=np.float64)
-    if "lpips" in metrics:
-        scorer = lpips_scorer or LpipsScorer(**options["lpips"])
-        columns["lpips"] = scorer.distances(pairs)
-    if "clip" in metrics:
-        from PIL import Image
-
-        encoder = clip_encoder or ImageFeatures(options["clip"])
-        a = encoder.pil([Image.fromarray(r) for r, _ in sized])
-        b = encoder.pil([Image.fromarray(g) for _, g in sized])
-        if keep_features is not None:
-            keep_features.update(reference=a, generated=b)
-        columns["clip"] = np.sum(_unit(a) * _unit(b), axis=1).astype(np.float64) if len(refs) else np.zeros(0)
+    sized = [common_size(to_rgb(references[i]), to_rgb(generated[i]), options["size"]) for i in keep]  # uint8, resized first
+    scored = ImagePairs(sized, options, lpips_scorer, clip_encoder, keep_features)
+    columns = {metric: np.asarray(resolve(METRICS[metric].compute)(scored), dtype=np.float64) for metric in metrics}
     return pair_frame(columns, metrics, present)
 
 

@@ -27,8 +27,9 @@ import polars as pl
 
 from mmpcbench.cost import count
 from mmpcbench.io import provenance, write_json, write_parquet
-from mmpcbench.metrics.image import IMAGE_METRICS, FidAccumulator, LpipsScorer, encoder_label, image_options, image_scores, read_image
-from mmpcbench.metrics.text import TEXT_METRICS, BertScorer, normalise_text, text_options, text_scores
+from mmpcbench.families import metrics_completing
+from mmpcbench.metrics.image import FidAccumulator, LpipsScorer, encoder_label, image_options, image_scores, read_image
+from mmpcbench.metrics.text import BertScorer, normalise_text, text_options, text_scores
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,12 @@ def score_text_file(cq_items_path, completions_path, out_path, summary_path, opt
     degenerate: dict = {}
     scores = text_scores(joined["text"].to_list(), joined["hypothesis"].to_list(), scorer=scorer, counts=degenerate,
                          **options)
-    missing = scores["cosine"].is_null().to_numpy()
+    metrics = scores.columns
+    missing = scores[metrics[0]].is_null().to_numpy()  # a missing completion is null in every column
     reference_empty = np.array([not normalise_text(t, options["normaliser"]) for t in joined["text"]], dtype=bool)
     fill = 0.0 if missing_policy == "zero" else None
     scores = scores.with_columns(pl.when(pl.Series(missing)).then(pl.lit(fill, dtype=pl.Float64)).otherwise(pl.col(m)).alias(m)
-                                 for m in TEXT_METRICS)
+                                 for m in metrics)
     frame = pl.concat([
         joined.select("parent_asin", pl.col("parse_status").fill_null("no_completion")),
         pl.DataFrame({"status": np.where(missing, "missing", np.where(reference_empty, "reference_empty", "scored"))}),
@@ -74,7 +76,7 @@ def score_text_file(cq_items_path, completions_path, out_path, summary_path, opt
     ], how="horizontal")
     write_parquet(frame, out_path)
     summary = {
-        "task": "i2t", **(labels or {}), **_counts(frame, TEXT_METRICS), "missing_policy": missing_policy,
+        "task": "i2t", **(labels or {}), **_counts(frame, metrics), "missing_policy": missing_policy,
         "encoders": {"bertscore": scorer.model, "tfidf_fit": options["tfidf_fit"]},
         "definitions": {"normaliser": options["normaliser"], "degenerate": options["degenerate"]},
         "n_degenerate": degenerate,
@@ -147,13 +149,14 @@ def score_image_file(cq_items_path, manifest_path, data_root, results_root, out_
                           "status": statuses}),
             scores,
         ], how="horizontal"))
+    metrics = metrics_completing("image")
     frame = pl.concat(parts) if parts else pl.DataFrame(
         schema={"parent_asin": pl.String, "generation_status": pl.String, "status": pl.String,
-                **{m: pl.Float64 for m in IMAGE_METRICS}})
+                **{m: pl.Float64 for m in metrics}})
     write_parquet(frame, out_path)
     value = accumulator.compute()
     summary = {
-        "task": "t2i", **(labels or {}), **_counts(frame, IMAGE_METRICS), "missing_policy": missing_policy,
+        "task": "t2i", **(labels or {}), **_counts(frame, metrics), "missing_policy": missing_policy,
         "fid": value, "fid_pairs": accumulator.pairs,
         "encoders": {"clip": encoder_label(options["clip"]), "lpips": lpips_scorer.label, "fid": accumulator.label,
                      "size": options["size"]},

@@ -48,11 +48,11 @@ import polars as pl
 
 from mmpcbench.cost import loading
 from mmpcbench.encoders import resolve_model_path
+from mmpcbench.families import METRICS, metrics_completing, resolve
 from mmpcbench.metrics.frames import pair_frame, requested
 
 log = logging.getLogger(__name__)
 
-TEXT_METRICS = ("cosine", "euclidean", "overlap", "bertscore")
 DEFAULTS = {
     "tfidf_fit": "pair",
     "max_features": 1000,
@@ -258,15 +258,69 @@ class BertScorer:
         return out
 
 
+class TextPairs:
+    """The pairs of one scoring call that a text metric scores: present hypotheses with a non-empty
+    reference. ``references``/``hypotheses``: the raw texts; ``normalised_references``/``normalised_hypotheses``:
+    after ``normalise_text``; ``options``: the text options; the TF-IDF similarities and the BERTScore
+    model are computed or loaded once, on first use, for every metric that needs them."""
+
+    def __init__(self, references, hypotheses, normalised_references, normalised_hypotheses, options: dict,
+                 scorer: BertScorer | None = None):
+        self.references, self.hypotheses = references, hypotheses
+        self.normalised_references, self.normalised_hypotheses = normalised_references, normalised_hypotheses
+        self.options, self._scorer, self._tfidf = options, scorer, None
+
+    def __len__(self) -> int:
+        return len(self.references)
+
+    @property
+    def tfidf(self) -> tuple[np.ndarray, np.ndarray]:
+        """(cosine, euclidean) per pair, NaN where neither text has a TF-IDF term."""
+        if self._tfidf is None:
+            fit = _tfidf_pairs if self.options["tfidf_fit"] == "pair" else _tfidf_corpus
+            self._tfidf = fit(self.normalised_references, self.normalised_hypotheses, self.options)
+        return self._tfidf
+
+    @property
+    def no_tfidf_term(self) -> np.ndarray:
+        """The pairs with no TF-IDF term in either text (none counted unless a TF-IDF metric ran)."""
+        return np.isnan(self._tfidf[0]) if self._tfidf is not None else np.zeros(len(self), dtype=bool)
+
+    @property
+    def scorer(self) -> BertScorer:
+        if self._scorer is None:
+            self._scorer = BertScorer(**self.options["bertscore"])
+        return self._scorer
+
+
+def tfidf_cosine(pairs: TextPairs) -> np.ndarray:
+    return pairs.tfidf[0]
+
+
+def tfidf_euclidean(pairs: TextPairs) -> np.ndarray:
+    return pairs.tfidf[1]
+
+
+def word_overlap(pairs: TextPairs) -> np.ndarray:
+    return np.array([token_overlap(r, h) for r, h in zip(pairs.normalised_references, pairs.normalised_hypotheses)],
+                    dtype=np.float64)
+
+
+def bertscore_f1(pairs: TextPairs) -> np.ndarray:
+    return pairs.scorer.f1(list(pairs.references), list(pairs.hypotheses))
+
+
 def text_scores(references: list[str], hypotheses: list[str | None], metrics=None, scorer: BertScorer | None = None,
                 counts: dict | None = None, **options) -> pl.DataFrame:
-    """Score each hypothesis against its reference: columns ``cosine, euclidean, overlap, bertscore``
-    (or the subset ``metrics``), one row per pair, in input order. ``options``: ``tfidf_fit``,
-    ``max_features``, ``ngram_range``, ``stop_words``, ``normaliser``, ``degenerate``, ``bertscore``
-    (``model``, ``num_layers``, ``batch_size``, ``device``); ``scorer`` reuses a loaded BERTScore model.
-    A missing hypothesis gives nulls; degenerate pairs follow ``degenerate`` and are counted in
-    ``counts`` (a dict: ``empty_reference``, ``no_tfidf_term``), see the module docstring."""
-    metrics = requested(metrics, TEXT_METRICS, "text", len(references), len(hypotheses), "hypotheses")
+    """Score each hypothesis against its reference: one column per text metric of ``families.METRICS``
+    (``cosine, euclidean, overlap, bertscore`` and any an extension adds; or the subset ``metrics``),
+    one row per pair, in input order. ``options``: ``tfidf_fit``, ``max_features``, ``ngram_range``,
+    ``stop_words``, ``normaliser``, ``degenerate``, ``bertscore`` (``model``, ``num_layers``,
+    ``batch_size``, ``device``); ``scorer`` reuses a loaded BERTScore model. A missing hypothesis gives
+    nulls; degenerate pairs (and a metric's NaN) follow ``degenerate`` and are counted in ``counts`` (a
+    dict: ``empty_reference``, ``no_tfidf_term``), see the module docstring."""
+    metrics = requested(metrics, tuple(metrics_completing("text")), "text", len(references), len(hypotheses),
+                        "hypotheses")
     options = text_options(options)
     norm_ref = [normalise_text(r, options["normaliser"]) for r in references]
     norm_hyp = [normalise_text(h, options["normaliser"]) for h in hypotheses]
@@ -277,20 +331,11 @@ def text_scores(references: list[str], hypotheses: list[str | None], metrics=Non
     pairs = keep[usable]
     fill = 0.0 if options["degenerate"] == "zero" else math.nan
     columns = {m: np.full(len(keep), fill) for m in metrics}
-    refs_kept, hyps_kept = [norm_ref[i] for i in pairs], [norm_hyp[i] for i in pairs]
-    no_term = np.zeros(len(pairs), dtype=bool)
-    if "cosine" in metrics or "euclidean" in metrics:
-        tfidf = _tfidf_pairs if options["tfidf_fit"] == "pair" else _tfidf_corpus
-        cos, euc = tfidf(refs_kept, hyps_kept, options)
-        no_term = np.isnan(cos)
-        for metric, values in (("cosine", cos), ("euclidean", euc)):
-            if metric in metrics:
-                columns[metric][usable] = np.where(no_term, fill, values)
-    if "overlap" in metrics:
-        columns["overlap"][usable] = [token_overlap(r, h) for r, h in zip(refs_kept, hyps_kept)]
-    if "bertscore" in metrics:
-        scorer = scorer or BertScorer(**options["bertscore"])
-        columns["bertscore"][usable] = scorer.f1([references[i] for i in pairs], [hypotheses[i] for i in pairs])
+    scored = TextPairs([references[i] for i in pairs], [hypotheses[i] for i in pairs], [norm_ref[i] for i in pairs],
+                       [norm_hyp[i] for i in pairs], options, scorer)
+    for metric in metrics:
+        values = np.asarray(resolve(METRICS[metric].compute)(scored), dtype=np.float64)
+        columns[metric][usable] = np.where(np.isnan(values), fill, values)
     if counts is not None:
-        counts.update(empty_reference=int((~usable).sum()), no_tfidf_term=int(no_term.sum()))
+        counts.update(empty_reference=int((~usable).sum()), no_tfidf_term=int(scored.no_tfidf_term.sum()))
     return pair_frame(columns, metrics, present)

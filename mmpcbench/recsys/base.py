@@ -38,6 +38,7 @@ class Recommender(nn.Module):
     """
 
     uses_negatives = True
+    defaults: dict = {}  # MMRec's parameters of the model; config's ``params`` and ``grid`` go over them
 
     def __init__(self, data: RecData, text: torch.Tensor | None, image: torch.Tensor | None, params: dict):
         super().__init__()

@@ -26,6 +26,7 @@ DEFAULTS = {"embedding_size": 64, "n_layers": 1, "dropout": 0.5, "reg_weight": 0
 
 
 class BM3(Recommender):
+    defaults = DEFAULTS
     uses_negatives = False
 
     def __init__(self, data, text, image, params):

@@ -40,6 +40,7 @@ def bpr_logsigmoid(u: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> tor
 
 
 class FREEDOM(Recommender):
+    defaults = DEFAULTS
     def __init__(self, data, text, image, params):
         super().__init__(data, text, image, params)
         d, feat_dim = params["embedding_size"], params["feat_embed_dim"]

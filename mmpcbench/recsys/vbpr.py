@@ -19,6 +19,7 @@ DEFAULTS = {"embedding_size": 64, "reg_weight": 1e-3, "dropout": 0.0}
 
 
 class VBPR(Recommender):
+    defaults = DEFAULTS
     def __init__(self, data, text, image, params):
         super().__init__(data, text, image, params)
         d = params["embedding_size"]

@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mmpcbench.metrics.image import IMAGE_METRICS, LOWER_IS_BETTER
+from mmpcbench.families import METRICS, TASKS
 from mmpcbench.metrics.pipeline import read_summary
-from mmpcbench.metrics.text import TEXT_METRICS
 from mmpcbench.io import atomic_path
 from mmpcbench.report.figures import radar_chart
 from mmpcbench.report.tables import cell, latex_cell, latex_escape, write_table
@@ -29,10 +28,6 @@ from mmpcbench.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
-TASK_METRICS = {"i2t": list(TEXT_METRICS), "t2i": list(IMAGE_METRICS)}
-TASK_NAMES = {"i2t": "I→T", "t2i": "T→I"}
-KIND_ORDER = {"model": 0, "baseline": 1, "control": 2}
-DIGITS = {"psnr": 2, "fid": 2}
 
 
 def summarise(runs: list[dict], resamples: int = 1000, level: float = 0.95, seed: int = 0):
@@ -48,7 +43,7 @@ def summarise(runs: list[dict], resamples: int = 1000, level: float = 0.95, seed
         scores = pl.read_parquet(run["scores"]).sort("parent_asin")
         summary = read_summary(run["summary"])
         n = scores.height
-        for metric in TASK_METRICS[task]:
+        for metric in TASKS[task].metrics():
             values = scores[metric].cast(pl.Float64).fill_null(np.nan).to_numpy()
             valid = ~np.isnan(values)
             key = (task, category, metric)
@@ -72,11 +67,11 @@ def summarise(runs: list[dict], resamples: int = 1000, level: float = 0.95, seed
                 "n_nan": int(np.isnan(values).sum() - (scores[metric].is_null().sum())),
                 "missing_policy": summary["missing_policy"],
             })
-        if task == "t2i":
+        for metric in TASKS[task].metrics(per_item=False):  # one value per method × category (FID)
             rows.append({
-                "task": task, "method": method, "kind": run["kind"], "category": category, "metric": "fid",
-                "mean": math.nan if summary.get("fid") is None else summary["fid"], "std_items": math.nan,
-                "ci_low": math.nan, "ci_high": math.nan, "n_items": n, "n_scored_values": summary.get("fid_pairs", 0),
+                "task": task, "method": method, "kind": run["kind"], "category": category, "metric": metric,
+                "mean": math.nan if summary.get(metric) is None else summary[metric], "std_items": math.nan,
+                "ci_low": math.nan, "ci_high": math.nan, "n_items": n, "n_scored_values": summary.get(f"{metric}_pairs", 0),
                 "n_missing": summary["n_missing"], "n_reference_unreadable": summary.get("n_reference_unreadable", 0),
                 "n_nan": 0, "missing_policy": summary["missing_policy"],
             })
@@ -106,14 +101,14 @@ def by_method(long: pl.DataFrame, replicates: dict, level: float = 0.95) -> pl.D
         means = group["mean"].to_numpy()
         finite = means[~np.isnan(means)]
         low = high = math.nan
-        if metric != "fid":
+        if METRICS[metric].per_item:
             reps = [replicates[(task, method, c, metric)] for c in group["category"]]
             low, high = _interval(np.mean(np.stack(reps), axis=0), alpha) if reps else (math.nan, math.nan)
         rows.append({
             "task": task, "method": method, "kind": kind, "metric": metric,
             "mean": float(finite.mean()) if finite.size else math.nan,
             "std_categories": float(finite.std()) if finite.size else math.nan,
-            "std_items": _pooled_std(group) if metric != "fid" else math.nan,
+            "std_items": _pooled_std(group) if METRICS[metric].per_item else math.nan,
             "ci_low": low, "ci_high": high, "n_categories": int(finite.size),
             "n_items": int(group["n_items"].sum()), "n_missing": int(group["n_missing"].sum()),
             "n_nan": int(group["n_nan"].sum()),
@@ -143,7 +138,7 @@ def by_category(long: pl.DataFrame, replicates: dict, level: float = 0.95) -> pl
         means = group["mean"].to_numpy()
         finite = means[~np.isnan(means)]
         low = high = math.nan
-        if metric != "fid":
+        if METRICS[metric].per_item:
             reps = [replicates[(task, m, category, metric)] for m in group["method"]]
             low, high = _interval(np.mean(np.stack(reps), axis=0), alpha)
         rows.append({
@@ -161,13 +156,7 @@ def by_category(long: pl.DataFrame, replicates: dict, level: float = 0.95) -> pl
 
 def metric_headers(task: str, encoders: dict) -> dict:
     """Column names that say which encoder produced a model-based metric (a stand-in is never "CLIP")."""
-    if task == "i2t":
-        return {"cosine": "TF-IDF cos", "euclidean": "Euclid. sim", "overlap": "Token overlap",
-                "bertscore": f"BERTScore F1 ({encoders.get('bertscore', '?')})"}
-    clip = encoders.get("clip", "?")
-    return {"psnr": "PSNR (dB)", "ssim": "SSIM", "mse": "MSE ↓", "lpips": f"LPIPS ↓ ({encoders.get('lpips', '?')})",
-            "clip": f"{'CLIP' if clip.startswith('CLIP') else 'Image sim.'} ({clip})",
-            "fid": f"FID ↓ ({encoders.get('fid', '?')})"}
+    return {metric: METRICS[metric].header(encoders) for metric in TASKS[task].metrics(per_item=None)}
 
 
 NORMALISER_NOTES = {
@@ -180,7 +169,7 @@ NORMALISER_NOTES = {
 def definitions_note(task: str, definitions: dict) -> str:
     """The caption sentence that names the rules a task's scores were computed under, and how many
     pairs each rule touched (summed over the score summaries)."""
-    if task == "i2t":
+    if TASKS[task].completes == "text":
         rule = definitions.get("degenerate", "zero")
         counts = definitions.get("counts", {})
         empty, no_term = counts.get("empty_reference", 0), counts.get("no_tfidf_term", 0)
@@ -202,7 +191,7 @@ def definitions_note(task: str, definitions: dict) -> str:
 def _caption(task: str, encoders: dict, policy: str, what: str, level: float, definitions: dict | None = None) -> str:
     missing = ("a missing completion is scored as an empty output (text: 0 on every metric; image: a uniform "
                "grey image)" if policy == "zero" else "a missing completion is excluded from the means")
-    return (f"CQBench {TASK_NAMES[task]}, {what}. Cells: {'mean ± std'} [{int(level * 100)}% bootstrap CI]. "
+    return (f"CQBench {TASKS[task].label}, {what}. Cells: {'mean ± std'} [{int(level * 100)}% bootstrap CI]. "
             f"Missing: {missing}; the 'missing' column counts them. Encoders: "
             + "; ".join(f"{k}: {v}" for k, v in encoders.items()) + "."
             + definitions_note(task, definitions or {}))
@@ -222,8 +211,8 @@ def write_cq_tables(runs: list[dict], outputs: dict, bootstrap: dict, methods: l
     long, replicates = summarise(runs, bootstrap.get("resamples", 1000), level, bootstrap.get("seed", 0))
     with atomic_path(outputs["summary"]) as tmp:
         long.write_csv(tmp, float_precision=6)
-    encoders = {task: {} for task in TASK_METRICS}
-    definitions: dict[str, dict] = {task: {"counts": {}} for task in TASK_METRICS}
+    encoders = {task: {} for task in TASKS}
+    definitions: dict[str, dict] = {task: {"counts": {}} for task in TASKS}
     policy = {}
     for run in runs:
         summary = read_summary(run["summary"])
@@ -239,7 +228,7 @@ def write_cq_tables(runs: list[dict], outputs: dict, bootstrap: dict, methods: l
     categories_frame = by_category(long, replicates, level) if long.height else long
     for task, (by_model_key, by_cat_key, full_key) in {"i2t": ("table2", "table4", "tableA10"),
                                                        "t2i": ("table3", "table5", "tableA11")}.items():
-        metrics = TASK_METRICS[task] + (["fid"] if task == "t2i" else [])
+        metrics = TASKS[task].metrics(per_item=None)
         headers = metric_headers(task, encoders[task])
         pol, rules = policy.get(task, "zero"), definitions[task]
         _write_by_method(methods_frame.filter(pl.col("task") == task), metrics, headers, outputs[by_model_key],
@@ -262,7 +251,7 @@ def _wide_rows(frame: pl.DataFrame, keys: list[str], metrics: list[str], std_col
         md, tex = [" / ".join(str(k) for k in key_values)], [" / ".join(str(k) for k in key_values)]
         for metric in metrics:
             row = by_metric.get(metric)
-            digits = DIGITS.get(metric, 4)
+            digits = METRICS[metric].digits
             if row is None:
                 md.append("—")
                 tex.append("--")
@@ -281,7 +270,7 @@ def _wide_rows(frame: pl.DataFrame, keys: list[str], metrics: list[str], std_col
 def _write_by_method(frame, metrics, headers, paths, caption, task):
     md_rows, tex_rows = _wide_rows(frame, ["method"], metrics, "std_categories")
     header = ["method", *[headers[m] for m in metrics], "missing"]
-    title = f"Table {'2' if task == 'i2t' else '3'}: CQBench {TASK_NAMES[task]} by method"
+    title = f"Table {'2' if task == 'i2t' else '3'}: CQBench {TASKS[task].label} by method"
     write_table(frame, paths, title=title, caption=caption, label=f"tab:cq-{task}-method", header=header,
                 md_rows=md_rows, tex_rows=tex_rows, md_note="Per-item std: see the CSV (std_items).")
 
@@ -289,7 +278,7 @@ def _write_by_method(frame, metrics, headers, paths, caption, task):
 def _write_by_category(frame, metrics, headers, paths, caption, task):
     md_rows, tex_rows = _wide_rows(frame, ["category"], metrics, "std_models")
     header = ["category", *[headers[m] for m in metrics], "missing"]
-    title = f"Table {'4' if task == 'i2t' else '5'}: CQBench {TASK_NAMES[task]} by category"
+    title = f"Table {'4' if task == 'i2t' else '5'}: CQBench {TASKS[task].label} by category"
     if not md_rows:
         caption += " No MLLM is configured: this table is empty (the baselines and controls are in Tables 2/3)."
     write_table(frame, paths, title=title, caption=caption, label=f"tab:cq-{task}-cat", header=header,
@@ -299,7 +288,7 @@ def _write_by_category(frame, metrics, headers, paths, caption, task):
 def _write_full(frame, metrics, headers, paths, caption, task):
     md_rows, tex_rows = _wide_rows(frame, ["method", "category"], metrics, "std_items")
     header = ["method / category", *[headers[m] for m in metrics], "missing"]
-    title = f"Table {'A.10' if task == 'i2t' else 'A.11'}: CQBench {TASK_NAMES[task]} per method and category"
+    title = f"Table {'A.10' if task == 'i2t' else 'A.11'}: CQBench {TASKS[task].label} per method and category"
     write_table(frame, paths, title=title, caption=caption, label=f"tab:cq-{task}-full", header=header,
                 md_rows=md_rows, tex_rows=tex_rows)
 
@@ -307,7 +296,7 @@ def _write_full(frame, metrics, headers, paths, caption, task):
 def radar_scores(by_method_frame: pl.DataFrame, task: str, methods: list[str]) -> dict[str, dict[str, float]]:
     """Each metric min-max normalised to [0, 1] across ``methods`` (1 = best; lower-is-better metrics
     turned around; all methods equal → 1), per method. The sum is at most 4 (I→T) or 5 (T→I)."""
-    metrics = TASK_METRICS[task]
+    metrics = TASKS[task].metrics()
     frame = by_method_frame.filter((pl.col("task") == task) & pl.col("method").is_in(methods))
     table = {(r["method"], r["metric"]): r["mean"] for r in frame.iter_rows(named=True)}
     out = {m: {} for m in methods if any((m, k) in table for k in metrics)}
@@ -322,7 +311,7 @@ def radar_scores(by_method_frame: pl.DataFrame, task: str, methods: list[str]) -
                 score = 1.0
             else:
                 score = (value - low) / (high - low)
-                if metric in LOWER_IS_BETTER:
+                if not METRICS[metric].higher_is_better:
                     score = 1.0 - score
             out[method][metric] = float(score)
     return out
@@ -332,9 +321,9 @@ def write_radar(by_method_csv, task: str, methods: list[str], out_png, headers: 
     """Figure 3: one radar chart per task, one polygon per method (MLLMs and baselines), legend with the
     summed normalised score (:func:`radar_scores`)."""
     scores = radar_scores(pl.read_csv(by_method_csv), task, methods)
-    metrics = TASK_METRICS[task]
+    metrics = TASKS[task].metrics()
     radar_chart(scores, metrics, [(headers or {}).get(m, m) for m in metrics],
-                f"CQBench {TASK_NAMES[task]}: min-max normalised means (sum ≤ {len(metrics)})", out_png)
+                f"CQBench {TASKS[task].label}: min-max normalised means (sum ≤ {len(metrics)})", out_png)
     return scores
 
 

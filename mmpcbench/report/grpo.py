@@ -28,18 +28,28 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mmpcbench.metrics.image import IMAGE_METRICS, LOWER_IS_BETTER
-from mmpcbench.metrics.text import TEXT_METRICS
+from mmpcbench.families import METRICS, TASKS
 from mmpcbench.report.figures import pyplot, save_png
 from mmpcbench.report.tables import fmt, latex_escape, write_table
 from mmpcbench.seeds import derive_seed
 
 REWARD_METRIC = "reward_cosine"
-TASK_METRICS = {"i2t": [REWARD_METRIC, *TEXT_METRICS], "t2i": list(IMAGE_METRICS)}
 TASK_TABLES = {"i2t": "7", "t2i": "8"}
-NAMES = {REWARD_METRIC: "reward: encoder cosine", "cosine": "TF-IDF cos", "euclidean": "Euclid. sim",
-         "overlap": "Token overlap", "bertscore": "BERTScore F1", "psnr": "PSNR (dB)", "ssim": "SSIM", "mse": "MSE ↓",
-         "lpips": "LPIPS ↓", "clip": "CLIP / image sim."}
+REWARD_LABEL = "reward: encoder cosine"
+
+
+def task_metrics(task: str) -> list[str]:
+    """The metrics Tables 7/8 compare: a text task's reward metric itself, then its CQBench metrics."""
+    return ([REWARD_METRIC] if _rewards_text(task) else []) + TASKS[task].metrics()
+
+
+def _rewards_text(task: str) -> bool:
+    """Whether the task's GRPO reward is the text encoder's cosine (the task completes text)."""
+    return TASKS[task].completes == "text"
+
+
+def metric_label(metric: str) -> str:
+    return REWARD_LABEL if metric == REWARD_METRIC else METRICS[metric].label
 
 
 def reward_scores(cq_items_path, completion_embeddings_path, truth_embeddings_path) -> pl.DataFrame:
@@ -70,7 +80,7 @@ def compare(pairs: dict, resamples: int = 1000, level: float = 0.95, seed: int =
     alpha = (1 - level) / 2
     rows = []
     for (task, before, after), by_category in pairs.items():
-        for metric in TASK_METRICS[task]:
+        for metric in task_metrics(task):
             diffs, means_b, means_a, n_items = [], [], [], 0
             for category, (frame_b, frame_a) in by_category.items():
                 if frame_b["parent_asin"].to_list() != frame_a["parent_asin"].to_list():
@@ -108,7 +118,7 @@ def _better(metric: str, low: float, high: float) -> bool | None:
     if math.isnan(low) or (low <= 0 <= high):
         return None
     gain = low > 0
-    return (not gain) if metric in LOWER_IS_BETTER else gain
+    return gain if metric == REWARD_METRIC or METRICS[metric].higher_is_better else not gain
 
 
 def verdict(rows: list[dict]) -> str:
@@ -138,22 +148,22 @@ def write_before_after(frame: pl.DataFrame, task: str, paths: dict, n_categories
     md_rows, tex_rows, verdicts = [], [], []
     for (before, after), group in table.group_by(["before", "after"], maintain_order=True):
         rows = group.to_dicts()
-        verdicts.append(f"{after} vs {before}: {verdict(rows) if task == 'i2t' else _image_verdict(rows)}")
+        verdicts.append(f"{after} vs {before}: {verdict(rows) if _rewards_text(task) else _image_verdict(rows)}")
         for r in rows:
             pair = f"{before} → {after}"
-            name = NAMES.get(r["metric"], r["metric"])
+            name = metric_label(r["metric"])
             b, a = f"{fmt(r['before_mean'])} ± {fmt(r['before_std'])}", f"{fmt(r['after_mean'])} ± {fmt(r['after_std'])}"
             md_rows.append([pair, name, b, a, _interval(r)])
             tex_rows.append([latex_escape(pair), latex_escape(name), b.replace("±", r"$\pm$"),
                              a.replace("±", r"$\pm$"), _interval(r)])
     reward = (" The first row is the reward metric itself (the GRPO reward's encoder cosine of the completion and "
               "the true text, not a held-out metric); the others are CQBench's held-out metrics."
-              if task == "i2t" else "")
-    caption = (f"GRPO {'I→T' if task == 'i2t' else 'T→I'}: the base model (before) and its GRPO adapter (after) on "
+              if _rewards_text(task) else "")
+    caption = (f"GRPO {TASKS[task].label}: the base model (before) and its GRPO adapter (after) on "
                f"the CQ sample; mean ± std across {n_categories} categories; after − before with a paired bootstrap "
                f"{int(level * 100)}% interval (items resampled per category, the same for both).{reward} "
                + " ".join(verdicts) + caption_extra)
-    title = f"Table {TASK_TABLES[task]}: GRPO {'I→T' if task == 'i2t' else 'T→I'} before and after"
+    title = f"Table {TASK_TABLES[task]}: GRPO {TASKS[task].label} before and after"
     write_table(table, paths, title=title, caption=caption, label=f"tab:grpo-{task}", header=header,
                 md_rows=md_rows, tex_rows=tex_rows)
     return table
@@ -171,7 +181,7 @@ def write_per_category(frame: pl.DataFrame, paths: dict) -> pl.DataFrame:
     """Table A.9: per task × category × metric, before and after (means over the category's items)."""
     table = frame.filter(pl.col("category") != "all")
     header = ["task", "before → after", "category", "metric", "before", "after", "after − before"]
-    md_rows = [[r["task"], f"{r['before']} → {r['after']}", r["category"], NAMES.get(r["metric"], r["metric"]),
+    md_rows = [[r["task"], f"{r['before']} → {r['after']}", r["category"], metric_label(r["metric"]),
                 fmt(r["before_mean"]), fmt(r["after_mean"]), f"{r['difference']:+.4f}"] for r in table.to_dicts()]
     tex_rows = [[latex_escape(c) for c in row] for row in md_rows]
     caption = ("GRPO per category: the base model (before) and its GRPO adapter (after) on each category's CQ sample, "
@@ -202,7 +212,7 @@ def write_reward_curves(logs: dict[str, str], out_png, window: int = 10) -> dict
             values = frame[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
             line = ax.plot(steps, values, alpha=0.35, linewidth=0.8)[0]
             ax.plot(steps, smooth(values, window), color=line.get_color(), linewidth=1.6, label=f"{label}")
-        ax.set_title(f"GRPO {'I→T' if task == 'i2t' else 'T→I'}: reward per step", fontsize=9)
+        ax.set_title(f"GRPO {TASKS[task].label}: reward per step", fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.legend(fontsize=7)
     fig.suptitle(f"Figure A.5: reward curves (thin: raw; thick: moving mean over {window} steps)", fontsize=9)
@@ -219,7 +229,7 @@ def write_grpo_report(*, pairs_spec: list[dict], outputs: dict, bootstrap: dict,
     pairs: dict = {}
     for spec in pairs_spec:
         reward_b = reward_a = None
-        if spec["task"] == "i2t":
+        if _rewards_text(spec["task"]):
             reward_b = reward_scores(spec["cq_items"], spec["before_embeddings"], spec["truth_embeddings"])
             reward_a = reward_scores(spec["cq_items"], spec["after_embeddings"], spec["truth_embeddings"])
         key = (spec["task"], spec["before"], spec["after"])
@@ -228,7 +238,7 @@ def write_grpo_report(*, pairs_spec: list[dict], outputs: dict, bootstrap: dict,
     level = bootstrap.get("level", 0.95)
     frame = compare(pairs, bootstrap.get("resamples", 1000), level, bootstrap.get("seed", 0))
     trained = {task: json.loads(Path(path).read_text()) for task, path in records.items()}
-    for task in ("i2t", "t2i"):
+    for task in TASKS:
         record = trained.get(task, {})
         extra = (f" The adapter: {record.get('steps')} steps at learning rate {record.get('learning_rate')} "
                  f"(stop: {record.get('stop_reason')}), {record.get('items', {}).get('train')} pool items."

@@ -21,7 +21,8 @@ rate, seed) run, as the training stage wrote it. Definitions:
 Every caption also says how the runs were made, read from the result files: the grid point kept on
 validation (ours) or on test (MMRec's and the authors' reporting, metrics rounded to 4 decimals), the
 feature modalities and whether image features were L2-normalised; and, in every table with a ``zeros``
-or ``empty`` row, how FREEDOM's item graph treats all-zero feature rows here and in MMRec.
+or ``empty`` row, how the item graph of each recommender that has one (FREEDOM) treats all-zero feature rows
+here and in MMRec.
 
 The paper's tables are at the table rate (1.0: every item's modality replaced, as the authors ran).
 """
@@ -37,12 +38,16 @@ import polars as pl
 
 from mmpcbench.features.build import ORIGINAL
 from mmpcbench.io import atomic_path
+from mmpcbench.families import RECOMMENDERS, TASKS
 from mmpcbench.report.figures import pyplot, save_png
 from mmpcbench.report.tables import fmt, latex_escape, write_table
 
-TASK_NAMES = {"i2t": "I→T (text completed)", "t2i": "T→I (image completed)"}
 MAIN_METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20"]
 HEADERS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20": "N@20"}
+
+
+def task_name(task: str) -> str:
+    return f"{TASKS[task].label} ({TASKS[task].completes} completed)"
 
 
 NO_INFORMATION = "empty"  # the control whose features carry nothing of the item
@@ -59,6 +64,7 @@ def collect(results: list[tuple[str, str, str]], context: dict | None = None) ->
     for key in ("select_on", "image_normalise", "modalities"):
         context.setdefault(key, set())
     context.setdefault("zero_rows", {})
+    context.setdefault("graph_recommenders", set())
     for category, variant, path in results:
         record = json.loads(Path(path).read_text())
         task, method = (None, ORIGINAL) if variant == ORIGINAL else variant.split("-", 1)
@@ -71,7 +77,9 @@ def collect(results: list[tuple[str, str, str]], context: dict | None = None) ->
         for recommender, by_rate in record["recommenders"].items():
             for rate, entry in by_rate.items():
                 zero = sum(entry.get("zero_feature_rows", {}).values())
-                if zero and recommender == "FREEDOM":
+                if RECOMMENDERS[recommender].all_zero_rows:
+                    context["graph_recommenders"].add(recommender)
+                if zero and RECOMMENDERS[recommender].all_zero_rows:
                     key = (task, method)
                     context["zero_rows"][key] = max(context["zero_rows"].get(key, 0), zero)
                 for run in entry["runs"]:
@@ -151,18 +159,17 @@ def runs_note(context: dict) -> str:
 
 
 def zero_rows_note(context: dict, methods) -> str:
-    """For a table with a ``zeros`` or ``empty`` row: how FREEDOM's kNN graph treats all-zero rows."""
+    """For a table with a ``zeros`` or ``empty`` row: how the item graphs of the recommenders that ran
+    (``families.Recommender.all_zero_rows``) treat all-zero rows."""
     shown = [m for m in ZERO_ROW_METHODS if m in set(methods)]
-    if not shown:
+    graphs = [RECOMMENDERS[name].all_zero_rows for name in RECOMMENDERS if name in context.get("graph_recommenders", ())]
+    if not shown or not graphs:
         return ""
     counts = {f"{task}-{method}": n for (task, method), n in sorted(context.get("zero_rows", {}).items(),
                                                                      key=lambda kv: (str(kv[0][0]), kv[0][1]))}
     seen = ("; all-zero rows in these runs (most per rate): " + ", ".join(f"{k} {v}" for k, v in counts.items())
             if counts else "; no run here had an all-zero feature row")
-    return (f" Rows {', '.join(shown)}: an all-zero feature row gets similarity 0 to every item in FREEDOM's "
-            "item kNN graph here; MMRec's cosine is 0/0 = NaN there and torch.topk ranks NaN first, so once k "
-            "items are zeroed every item's neighbours in that modality are zeroed items (the graph the authors' "
-            f"zeros baseline ran with){seen}.")
+    return f" Rows {', '.join(shown)}: {'; '.join(graphs)}{seen}."
 
 
 def indistinguishable(frame: pl.DataFrame, rate: float, metric: str = "recall@20") -> pl.DataFrame:
@@ -288,11 +295,11 @@ def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate
                "The shuffled control lies outside the seed spread of ground truth on every category.")
     floor = ("∅ = within the seed spread of the empty control (features that carry nothing): such a cell has "
              "shown nothing. " if NO_INFORMATION in set(methods) else "")
-    caption = (f"RecBench, {recommender}, {TASK_NAMES[task]}, missing rate {rate}: test Recall@20 / NDCG@20, "
+    caption = (f"RecBench, {recommender}, {task_name(task)}, missing rate {rate}: test Recall@20 / NDCG@20, "
                "mean ± std over seeds; ≈ = difference to ground truth within the seed spread "
                f"(|Δ| ≤ √(std² + std_gt²)); {floor}{verdict} " + runs_note(context or {})
                + zero_rows_note(context or {}, block["method"].to_list()))
-    title = f"Table {name}: RecBench {recommender} {TASK_NAMES[task]}"
+    title = f"Table {name}: RecBench {recommender} {task_name(task)}"
     table = block.with_columns(pl.lit(",".join(blind_categories)).alias("shuffled_indistinguishable_on"))
     write_table(table, paths, title=title, caption=caption, label=f"tab:recbench-{recommender.lower()}-{task}",
                 header=header, md_rows=rows_md, tex_rows=rows_tex)
@@ -339,7 +346,7 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
                             fontsize=7, color="white" if abs(grid[i, j]) > 0.6 * limit else "black")
         ax.set_xticks(range(len(categories)), [c.replace("_", " ") for c in categories], rotation=30, ha="right",
                       fontsize=7)
-        ax.set_title(f"{TASK_NAMES[task]}", fontsize=9)
+        ax.set_title(f"{task_name(task)}", fontsize=9)
     axes[0].set_yticks(range(len(present)), present, fontsize=7)
     fig.colorbar(image, ax=axes, shrink=0.8, label=f"Δ% {HEADERS.get(metric, metric)} vs ground truth")
     fig.suptitle(f"RecBench at missing rate {rate}: Δ% to ground truth, mean over recommenders\n"
@@ -371,7 +378,7 @@ def write_rate_figure(frame: pl.DataFrame, methods: list[str], out_png) -> pl.Da
                     values = [truth[metric][0], *curve[metric].to_list()]
                     ax.plot(rates, values, marker="o", markersize=3, linewidth=1.2, label=method)
             ax.axhline(truth[metric][0], color="black", linestyle="--", linewidth=0.8)
-            ax.set_title(f"{TASK_NAMES[task]}: {HEADERS[metric]}", fontsize=9)
+            ax.set_title(f"{task_name(task)}: {HEADERS[metric]}", fontsize=9)
             ax.set_xlabel("missing rate (share of items whose modality is replaced)", fontsize=8)
     axes[0, 1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.0 if len(tasks) > 1 else 0.5))
     fig.suptitle("RecBench: test metric against the missing rate (mean over categories and recommenders)", fontsize=10)

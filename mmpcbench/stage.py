@@ -1,0 +1,18 @@
+"""What every workflow script does first, in one call (``start_stage(snakemake)``)."""
+
+from __future__ import annotations
+
+from mmpcbench.cost import start_job
+from mmpcbench.families import load_extensions
+from mmpcbench.logs import limit_threads, setup_logging
+
+
+def start_stage(job, threads: bool = False) -> None:
+    """For the Snakemake job object ``job`` (a script's ``snakemake``): log to the rule's log file,
+    start the job's cost record, import the config's ``extensions`` (their family members), and with
+    ``threads`` limit torch to the job's threads (``logs.limit_threads``)."""
+    setup_logging(job.log[0])
+    start_job(job.log[0], job.rule, job.wildcards, job.resources, job.threads)
+    load_extensions(job.config.get("extensions"))
+    if threads:
+        limit_threads(job.threads)
