@@ -409,5 +409,5 @@ def write_recbench(results: list[tuple[str, str, str]], outputs: dict, rate: flo
 def per_recommender_tables(recommenders: list[str], tasks=("i2t", "t2i")) -> dict[str, tuple[str, str]]:
     """Tables A.12 onward: (recommender, task) in config order, I→T before T→I (only the ``tasks`` whose
     replaced modality the recommenders see)."""
-    pairs = [(r, t) for r in recommenders for t in ("i2t", "t2i") if t in tasks]
+    pairs = [(r, t) for r in recommenders for t in TASKS if t in tasks]
     return {f"tableA{12 + i}": pair for i, pair in enumerate(pairs)}
