@@ -134,8 +134,9 @@ class ImageFeatures:
     def architecture(self) -> dict:
         """What was built: family, model, weights, the MLP activation of an open_clip network
         (``QuickGELU`` or ``GELU``), and the dtype the features are computed in."""
-        out = {"family": self.spec.get("family"), "model": self.spec.get("model"),
-               "pretrained": self.spec.get("pretrained"), "dtype": str(next(self.net.parameters()).dtype).replace("torch.", "")}
+        weight = next(self.net.parameters(), None)  # a network without weights computes in float32
+        out = {"family": self.spec.get("family"), "model": self.spec.get("model"), "pretrained": self.spec.get("pretrained"),
+               "dtype": str(weight.dtype).replace("torch.", "") if weight is not None else "float32"}
         if self.spec.get("family") == "open_clip":
             names = {type(module).__name__ for module in self.net.modules()}
             out["activation"] = "QuickGELU" if "QuickGELU" in names else "GELU"

@@ -443,3 +443,96 @@ def test_demo_trains_grpo_adapters_that_complete_and_writes_the_grpo_tables(demo
     # noise models: nothing parses, every reward is 0, the adapter stays the base: the verdict must say so
     assert "no gain the CQ sample can tell" in (results / "tables/table7_grpo_i2t.md").read_text()
     assert (results / "figures/figureA5_grpo_rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+EXTENSION = str(REPO / "tests/extension_members.py")
+
+
+def test_an_extensions_recommender_and_imputation_are_planned(demo_run, tmp_path):
+    demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
+    paper = yaml.safe_load((REPO / "config.yaml").read_text())
+    (tmp_path / "more.yaml").write_text(yaml.safe_dump({
+        "extensions": [EXTENSION],
+        "recbench": {"recommenders": {"ItemBias": {}}, "imputations": [*paper["recbench"]["imputations"], "ones"]},
+        "encoders": {"image": {"family": "pixel_grid", "image_size": 32}}}))
+    result = snakemake(demo_run, "-n", "all", "--configfile", str(REPO / "demo/config.yaml"), str(tmp_path / "more.yaml"))
+    planned = result.stdout
+    for category in demo["categories"]:
+        for task in ("i2t", "t2i"):
+            assert f"results/features/{category}/{task}-ones" in planned and f"results/rec/{category}/{task}-ones.json" in planned
+        assert f"results/embeddings/{category}/image.parquet" in planned  # the new image encoder embeds again
+    n_recommenders = len(paper["recbench"]["recommenders"])
+    for task, offset in (("i2t", 0), ("t2i", 1)):  # its per-recommender tables follow the configured ones
+        assert f"tableA{12 + 2 * n_recommenders + offset}_rec_itembias_{task}.md" in planned
+
+
+@pytest.fixture
+def extension():
+    from mmpcbench import families
+
+    families.load_extensions([EXTENSION])
+    yield
+    for name in [n for n, m in sys.modules.items() if getattr(m, "__file__", None) == EXTENSION]:
+        for registry, member in sys.modules[name].MEMBERS.items():
+            getattr(families, registry).remove(member)
+        del sys.modules[name]
+
+
+def test_an_extensions_members_appear_in_the_tables_they_feed(demo_run, tmp_path, extension):
+    """On the demo's own files: the recommender and the imputation get their rows in the RecBench
+    tables, the metric its column in Table 2, the image encoder its name in Table 3's similarity column."""
+    from mmpcbench.features.pipeline import write_features
+    from mmpcbench.metrics.pipeline import score_image_file, score_text_file
+    from mmpcbench.recsys.pipeline import train_variant
+    from mmpcbench.report.cqbench import write_cq_tables
+    from mmpcbench.report.recbench import per_recommender_tables, write_recbench
+
+    root, category = demo_run / "demo_output", "Video_Games"
+    demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
+    paper = yaml.safe_load((REPO / "config.yaml").read_text())
+    rec = {**paper["recbench"], **demo["recbench"]}
+    features = tmp_path / "features/i2t-ones"
+    write_features(variant="i2t-ones", item_map_path=root / f"data/rec/{category}/i_id_mapping.csv",
+                   text_path=root / f"results/embeddings/{category}/text.parquet",
+                   image_path=root / f"results/embeddings/{category}/image.parquet", completion_path=None,
+                   rates=[1.0], seed=rec["mask_seed"], missing_completion="mean", out_dir=features,
+                   manifest_path=features / "features.json")
+    results = []
+    for variant, folder, rates in (("original", root / f"results/features/{category}/original", [0.0]),
+                                   ("i2t-ones", features, [1.0])):
+        out = tmp_path / f"{variant}.json"
+        train_variant(inter_path=root / f"data/rec/{category}/{category}.inter",
+                      item_map_path=root / f"data/rec/{category}/i_id_mapping.csv", features_dir=folder, rates=rates,
+                      recommenders={"ItemBias": {}}, settings={**paper["recbench"]["train"], **rec["train"], "epochs": 5},
+                      seeds=[1], out_path=out)
+        results.append((category, variant, str(out)))
+    outputs = {"summary": tmp_path / "rec.csv", "heatmap": tmp_path / "heat.png", "rates": tmp_path / "rates.png"}
+    tables = per_recommender_tables(["ItemBias"], ("i2t",))
+    for name in ["table6", *tables]:
+        outputs.update({f"{name}_{form}": tmp_path / f"{name}.{form}" for form in ("csv", "md", "tex")})
+    write_recbench(results, outputs, 1.0, ["ones"], {"ones": "imputation"}, [category], ["ItemBias"], 1, tasks=("i2t",))
+    assert "| i2t | ones |" in outputs["table6_md"].read_text()
+    (name,) = tables
+    assert "ItemBias" in outputs[f"{name}_md"].read_text() and "| ones |" in outputs[f"{name}_md"].read_text()
+
+    metrics = {**paper["metrics"], **demo["metrics"]}
+    text_options = {**paper["metrics"]["text"], **demo["metrics"]["text"]}
+    image_options = {**paper["metrics"]["image"], **demo["metrics"]["image"],
+                     "clip": {"family": "pixel_grid", "image_size": 32}}
+    runs = [{"task": "i2t", "category": category, "method": "retrieval", "kind": "baseline",
+             "scores": tmp_path / "i2t.parquet", "summary": tmp_path / "i2t.json"},
+            {"task": "t2i", "category": category, "method": "retrieval", "kind": "baseline",
+             "scores": tmp_path / "t2i.parquet", "summary": tmp_path / "t2i.json"}]
+    cq_items = root / f"data/interim/{category}/cq_items.parquet"
+    score_text_file(cq_items, root / f"results/completions/i2t/{category}/retrieval.parquet", runs[0]["scores"],
+                    runs[0]["summary"], text_options, metrics["missing_policy"])
+    score_image_file(cq_items, root / f"results/generated_images/{category}/retrieval/manifest.parquet",
+                     root / "data", root / "results", runs[1]["scores"], runs[1]["summary"], image_options,
+                     metrics["missing_policy"])
+    cq_outputs = {"summary": tmp_path / "cq.csv"}
+    for key in ("table2", "table3", "table4", "table5", "tableA10", "tableA11"):
+        cq_outputs[key] = {form: tmp_path / f"{key}.{form}" for form in ("csv", "md", "tex")}
+    write_cq_tables(runs, cq_outputs, metrics["bootstrap"], ["retrieval"])
+    table2, table3 = cq_outputs["table2"]["md"].read_text(), cq_outputs["table3"]["md"].read_text()
+    assert "| Length ratio | missing |" in table2
+    assert "Image sim. (pixel grid 4×4, not CLIP: a stand-in)" in table3
