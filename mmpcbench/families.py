@@ -1,5 +1,5 @@
 """Every family of the pipeline, declared once: tasks, CQBench metrics, recommenders, imputations,
-text and image encoder families, MLLM families.
+text and image encoder families, MLLM families, and the paper's CQBench and GRPO tables.
 
 A member is a small frozen record that names its implementation as ``"module:attribute"`` (imported
 only when it is used, so that reading a family — config validation, the rules, the tables — never
@@ -244,6 +244,47 @@ MLLM_FAMILIES: Registry[MLLMFamily] = Registry("MLLM family")
 MLLM_FAMILIES.add(MLLMFamily("qwen2_5_vl", dtype="float16"))
 MLLM_FAMILIES.add(MLLMFamily("gemma3", dtype="bfloat16",
                              refused_dtypes={"float16": "Gemma-3 must run in bfloat16 (float16 gives empty or NaN output)"}))
+
+
+# --- tables --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the paper that one report rule writes (as ``<stem>.csv``, ``.md``, ``.tex``): its key
+    (the rule's output name), its number in the paper, the report that builds it (``cqbench``:
+    ``report.cqbench.write_cq_tables``; ``grpo``: ``report.grpo.write_grpo_report``), the task it shows
+    (None: both) and its view of the results."""
+
+    name: str
+    number: str
+    stem: str
+    report: str
+    task: str | None
+    view: str
+
+    @staticmethod
+    def of(report: str, task: str | None, view: str) -> Table:
+        return next(t for t in TABLES.values() if (t.report, t.task, t.view) == (report, task, view))
+
+
+def tables_of(report: str) -> dict[str, str]:
+    """The tables one report writes: name → file stem."""
+    return {table.name: table.stem for table in TABLES.values() if table.report == report}
+
+
+TABLES: Registry[Table] = Registry("table")
+for _table in (
+    Table("table2", "2", "table2_cq_i2t_by_method", "cqbench", "i2t", "by_method"),
+    Table("table3", "3", "table3_cq_t2i_by_method", "cqbench", "t2i", "by_method"),
+    Table("table4", "4", "table4_cq_i2t_by_category", "cqbench", "i2t", "by_category"),
+    Table("table5", "5", "table5_cq_t2i_by_category", "cqbench", "t2i", "by_category"),
+    Table("tableA10", "A.10", "tableA10_cq_i2t_method_category", "cqbench", "i2t", "full"),
+    Table("tableA11", "A.11", "tableA11_cq_t2i_method_category", "cqbench", "t2i", "full"),
+    Table("table7", "7", "table7_grpo_i2t", "grpo", "i2t", "before_after"),
+    Table("table8", "8", "table8_grpo_t2i", "grpo", "t2i", "before_after"),
+    Table("tableA9", "A.9", "tableA9_grpo_per_category", "grpo", None, "per_category"),
+):
+    TABLES.add(_table)
 
 
 # --- extensions ----------------------------------------------------------------------------------------

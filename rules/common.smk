@@ -49,14 +49,7 @@ VARIANTS = [ORIGINAL] + [f"{task}-{method}" for task in REC_TASKS for method in 
 RECOMMENDERS = list(RECBENCH["recommenders"])
 REC_TABLES = {name: f"{name}_rec_{recommender.lower()}_{task}"
               for name, (recommender, task) in per_recommender_tables(RECOMMENDERS, REC_TASKS).items()}
-CQ_TABLES = {
-    "table2": "table2_cq_i2t_by_method",
-    "table3": "table3_cq_t2i_by_method",
-    "table4": "table4_cq_i2t_by_category",
-    "table5": "table5_cq_t2i_by_category",
-    "tableA10": "tableA10_cq_i2t_method_category",
-    "tableA11": "tableA11_cq_t2i_method_category",
-}
+CQ_TABLES = families.tables_of("cqbench")
 
 
 wildcard_constraints:
@@ -308,7 +301,7 @@ def rec_figure_outputs():
 # --- GRPO: the adapters among the completion models, and what their report compares ----------------
 ADAPTERS = adapter_entries(config)
 GRPO_BASE = config["grpo"]["base"]
-GRPO_TABLES = {"table7": "table7_grpo_i2t", "table8": "table8_grpo_t2i", "tableA9": "tableA9_grpo_per_category"}
+GRPO_TABLES = families.tables_of("grpo")
 
 
 def grpo_pairs():

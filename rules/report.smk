@@ -74,8 +74,8 @@ rule cqbench_tables:
 
 rule cqbench_radar:
     input:
-        i2t=f"{RESULTS}/tables/{CQ_TABLES['table2']}.csv",
-        t2i=f"{RESULTS}/tables/{CQ_TABLES['table3']}.csv",
+        i2t=f"{RESULTS}/tables/{families.Table.of('cqbench', 'i2t', 'by_method').stem}.csv",
+        t2i=f"{RESULTS}/tables/{families.Table.of('cqbench', 't2i', 'by_method').stem}.csv",
     output:
         i2t=report(
             f"{RESULTS}/figures/figure3_cq_radar_i2t.png",

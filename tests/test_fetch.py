@@ -74,7 +74,7 @@ def test_fetch_images_keeps_good_and_lists_bad_with_reasons(http_server, tmp_pat
         "image_url": [f"{http_server.url}/{name}" for name in ("ok.jpg", "html.jpg", "missing.jpg", "flaky.jpg",
                                                               "anim.gif")],
     })
-    result = fetch_images(items, tmp_path / "img", workers=2, retries=2, backoff=0)
+    result = fetch_images(items, tmp_path / "img", workers=2, retries=2, backoff=0, timeout=20)
     rows = {row["parent_asin"]: row for row in result.iter_rows(named=True)}
     assert rows["A"]["ok"] and (tmp_path / "img/A.jpg").read_bytes() == http_server.files["/ok.jpg"]
     assert not rows["B"]["ok"] and "not a decodable image" in rows["B"]["reason"] and rows["B"]["attempts"] == 3
@@ -88,6 +88,6 @@ def test_fetch_images_keeps_good_and_lists_bad_with_reasons(http_server, tmp_pat
 def test_fetch_images_reuses_stored_images(http_server, tmp_path):
     http_server.files["/ok.jpg"] = _jpeg()
     items = pl.DataFrame({"parent_asin": ["A"], "image_url": [f"{http_server.url}/ok.jpg"]})
-    fetch_images(items, tmp_path, backoff=0)
-    again = fetch_images(items, tmp_path, backoff=0)
+    fetch_images(items, tmp_path, workers=2, retries=3, backoff=0, timeout=20)
+    again = fetch_images(items, tmp_path, workers=2, retries=3, backoff=0, timeout=20)
     assert again["status"].to_list() == ["cached"] and len(http_server.requests) == 1

@@ -151,7 +151,7 @@ def test_two_grpo_steps_change_every_lora_weight_and_write_the_logs(tiny_qwen, p
 
 
 RESUMABLE = {"num_generations": 4, "learning_rate": 1e-2, "save_steps": 1, "seed": 0,
-             "lora": {"r": 16, "target_modules": ["q_proj", "v_proj"]}, "trainer": TRAINER}
+             "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}, "trainer": TRAINER}
 
 
 def _train_twice(tiny_qwen, pool, out_dir, second: dict) -> dict:
@@ -174,7 +174,7 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_qwen, pool, tmp_pat
 
 
 def test_checkpoints_of_other_settings_are_not_resumed(tiny_qwen, pool, tmp_path):
-    record = _train_twice(tiny_qwen, pool, tmp_path, {**RESUMABLE, "lora": {"r": 8, "target_modules": ["q_proj"]}})
+    record = _train_twice(tiny_qwen, pool, tmp_path, {**RESUMABLE, "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj"]}})
     assert record["resumed_from"] is None and record["steps"] == 2
 
 
@@ -185,7 +185,7 @@ def test_of_several_learning_rates_the_best_on_the_heldout_tenth_is_kept(tiny_qw
 
     root, items = pool
     settings = {"num_generations": 4, "save_steps": 1, "seed": 0, "heldout_share": 0.2,
-                "lora": {"r": 16, "target_modules": ["q_proj", "v_proj"]}, "trainer": {**TRAINER, "max_steps": 1}}
+                "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}, "trainer": {**TRAINER, "max_steps": 1}}
     summary = train_grpo_runs(out_dir=tmp_path, learning_rates=[1e-4, 1e-1], task="i2t", entry=tiny_qwen,
                               prompt="Title?", answer_key="title", pool=items, data_root=root, settings=settings,
                               rewards=[length_reward])

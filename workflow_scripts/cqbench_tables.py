@@ -4,11 +4,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
 from mmpcbench.report.cqbench import cq_runs, write_cq_tables
+from mmpcbench.families import tables_of
 from mmpcbench.stage import start_stage
 
 start_stage(snakemake)
 outputs = {"summary": snakemake.output.summary}
-for name in ("table2", "table3", "table4", "table5", "tableA10", "tableA11"):
+for name in tables_of("cqbench"):
     outputs[name] = {form: snakemake.output[f"{name}_{form}"] for form in ("csv", "md", "tex")}
 write_cq_tables(
     runs=cq_runs(snakemake.params.runs, snakemake.params.score_root),

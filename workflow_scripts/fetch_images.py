@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.data.fetch import fetch_settings
 from mmpcbench.data.pipeline import fetch_category_images
 from mmpcbench.stage import start_stage
 
@@ -14,8 +15,5 @@ fetch_category_images(
     root=snakemake.params.root,
     manifest_out=snakemake.output.manifest,
     failures_out=snakemake.output.failures,
-    workers=settings.get("workers", 8),
-    retries=settings.get("retries", 3),
-    backoff=settings.get("backoff_seconds", 1.0),
-    timeout=settings.get("timeout_seconds", 20),
+    fetch=fetch_settings(settings),
 )

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
+from mmpcbench.data.fetch import fetch_settings
 from mmpcbench.data.pipeline import sample_grpo_pool
 from mmpcbench.stage import start_stage
 
@@ -19,10 +20,5 @@ sample_grpo_pool(
     root=snakemake.params.root,
     out_path=snakemake.output.pool,
     failures_out=snakemake.output.failures,
-    fetch={
-        "workers": settings.get("workers", 8),
-        "retries": settings.get("retries", 3),
-        "backoff": settings.get("backoff_seconds", 1.0),
-        "timeout": settings.get("timeout_seconds", 20),
-    },
+    fetch=fetch_settings(settings),
 )

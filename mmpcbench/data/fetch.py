@@ -195,13 +195,20 @@ def fetch_image(url: str, destination_stem: Path, retries: int = 3, backoff: flo
     return {"ok": False, "status": "failed", "reason": reason, "image_path": None, "attempts": attempt}
 
 
+def fetch_settings(images: dict) -> dict:
+    """The fetch arguments of :func:`fetch_images` from the config's ``images`` section (the one place
+    that reads it)."""
+    return {"workers": images["workers"], "retries": images["retries"], "backoff": images["backoff_seconds"],
+            "timeout": images["timeout_seconds"]}
+
+
 def fetch_images(
     items: pl.DataFrame,
     out_dir: str | Path,
-    workers: int = 8,
-    retries: int = 3,
-    backoff: float = 1.0,
-    timeout: float = 20.0,
+    workers: int,
+    retries: int,
+    backoff: float,
+    timeout: float,
 ) -> pl.DataFrame:
     """Fetch the cover of every item (``parent_asin``, ``image_url``) into ``out_dir``; return one row
     per item: ``parent_asin, image_url, ok, status, reason, image_path, attempts``, in input order."""

@@ -58,13 +58,11 @@ def select_candidates(
     return report
 
 
-def fetch_category_images(
-    candidates_path, folder, root, manifest_out, failures_out, workers=8, retries=3, backoff=1.0, timeout=20.0
-) -> pl.DataFrame:
-    """Fetch every candidate's cover into ``folder``; write the manifest (paths relative to ``root``)
-    and the list of failures with their reasons."""
+def fetch_category_images(candidates_path, folder, root, manifest_out, failures_out, fetch: dict) -> pl.DataFrame:
+    """Fetch every candidate's cover into ``folder`` (``fetch``: :func:`fetch_settings` of the config);
+    write the manifest (paths relative to ``root``) and the list of failures with their reasons."""
     candidates = pl.read_parquet(candidates_path, columns=["parent_asin", "image_url"])
-    manifest = fetch_images(candidates, folder, workers, retries, backoff, timeout)
+    manifest = fetch_images(candidates, folder, **fetch)
     manifest = relative_image_paths(manifest, root)
     write_parquet(manifest, manifest_out)
     with atomic_path(failures_out) as tmp:

@@ -257,10 +257,9 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
     if config.reward_weights is None:  # the probe only logs: weight 0; every real reward counts once
         config.reward_weights = [0.0 if isinstance(r, ParseRate) else 1.0 for r in rewards]
     model, processor = load_mllm(entry, device=device)
-    lora = settings.get("lora", {})
-    peft_config = LoraConfig(r=lora.get("r", 16), lora_alpha=lora.get("alpha", 32), lora_dropout=lora.get("dropout", 0.05),
-                             target_modules=lora.get("target_modules", ["q_proj", "k_proj", "v_proj", "o_proj"]),
-                             task_type="CAUSAL_LM")
+    lora = settings["lora"]  # the config's grpo.lora (every key required there)
+    peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                             target_modules=lora["target_modules"], task_type="CAUSAL_LM")
     plateau_settings = settings.get("plateau")
     plateau = PlateauStop(**plateau_settings) if plateau_settings else None
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=config, train_dataset=Dataset.from_list(train_rows),

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mmpcbench.families import METRICS, TASKS
+from mmpcbench.families import METRICS, TASKS, Table
 from mmpcbench.metrics.pipeline import read_summary
 from mmpcbench.io import atomic_path
 from mmpcbench.report.figures import radar_chart
@@ -226,8 +226,9 @@ def write_cq_tables(runs: list[dict], outputs: dict, bootstrap: dict, methods: l
             task_definitions["counts"][rule] = task_definitions["counts"].get(rule, 0) + count
     methods_frame = _order(by_method(long, replicates, level), methods) if long.height else long
     categories_frame = by_category(long, replicates, level) if long.height else long
-    for task, (by_model_key, by_cat_key, full_key) in {"i2t": ("table2", "table4", "tableA10"),
-                                                       "t2i": ("table3", "table5", "tableA11")}.items():
+    for task in TASKS:
+        by_model_key, by_cat_key, full_key = (Table.of("cqbench", task, view).name
+                                              for view in ("by_method", "by_category", "full"))
         metrics = TASKS[task].metrics(per_item=None)
         headers = metric_headers(task, encoders[task])
         pol, rules = policy.get(task, "zero"), definitions[task]
@@ -270,7 +271,7 @@ def _wide_rows(frame: pl.DataFrame, keys: list[str], metrics: list[str], std_col
 def _write_by_method(frame, metrics, headers, paths, caption, task):
     md_rows, tex_rows = _wide_rows(frame, ["method"], metrics, "std_categories")
     header = ["method", *[headers[m] for m in metrics], "missing"]
-    title = f"Table {'2' if task == 'i2t' else '3'}: CQBench {TASKS[task].label} by method"
+    title = f"Table {Table.of('cqbench', task, 'by_method').number}: CQBench {TASKS[task].label} by method"
     write_table(frame, paths, title=title, caption=caption, label=f"tab:cq-{task}-method", header=header,
                 md_rows=md_rows, tex_rows=tex_rows, md_note="Per-item std: see the CSV (std_items).")
 
@@ -278,7 +279,7 @@ def _write_by_method(frame, metrics, headers, paths, caption, task):
 def _write_by_category(frame, metrics, headers, paths, caption, task):
     md_rows, tex_rows = _wide_rows(frame, ["category"], metrics, "std_models")
     header = ["category", *[headers[m] for m in metrics], "missing"]
-    title = f"Table {'4' if task == 'i2t' else '5'}: CQBench {TASKS[task].label} by category"
+    title = f"Table {Table.of('cqbench', task, 'by_category').number}: CQBench {TASKS[task].label} by category"
     if not md_rows:
         caption += " No MLLM is configured: this table is empty (the baselines and controls are in Tables 2/3)."
     write_table(frame, paths, title=title, caption=caption, label=f"tab:cq-{task}-cat", header=header,
@@ -288,7 +289,7 @@ def _write_by_category(frame, metrics, headers, paths, caption, task):
 def _write_full(frame, metrics, headers, paths, caption, task):
     md_rows, tex_rows = _wide_rows(frame, ["method", "category"], metrics, "std_items")
     header = ["method / category", *[headers[m] for m in metrics], "missing"]
-    title = f"Table {'A.10' if task == 'i2t' else 'A.11'}: CQBench {TASKS[task].label} per method and category"
+    title = f"Table {Table.of('cqbench', task, 'full').number}: CQBench {TASKS[task].label} per method and category"
     write_table(frame, paths, title=title, caption=caption, label=f"tab:cq-{task}-full", header=header,
                 md_rows=md_rows, tex_rows=tex_rows)
 

@@ -28,13 +28,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mmpcbench.families import METRICS, TASKS
+from mmpcbench.families import METRICS, TASKS, Table
 from mmpcbench.report.figures import pyplot, save_png
 from mmpcbench.report.tables import fmt, latex_escape, write_table
 from mmpcbench.seeds import derive_seed
 
 REWARD_METRIC = "reward_cosine"
-TASK_TABLES = {"i2t": "7", "t2i": "8"}
 REWARD_LABEL = "reward: encoder cosine"
 
 
@@ -163,7 +162,7 @@ def write_before_after(frame: pl.DataFrame, task: str, paths: dict, n_categories
                f"the CQ sample; mean ± std across {n_categories} categories; after − before with a paired bootstrap "
                f"{int(level * 100)}% interval (items resampled per category, the same for both).{reward} "
                + " ".join(verdicts) + caption_extra)
-    title = f"Table {TASK_TABLES[task]}: GRPO {TASKS[task].label} before and after"
+    title = f"Table {Table.of('grpo', task, 'before_after').number}: GRPO {TASKS[task].label} before and after"
     write_table(table, paths, title=title, caption=caption, label=f"tab:grpo-{task}", header=header,
                 md_rows=md_rows, tex_rows=tex_rows)
     return table
@@ -186,7 +185,7 @@ def write_per_category(frame: pl.DataFrame, paths: dict) -> pl.DataFrame:
     tex_rows = [[latex_escape(c) for c in row] for row in md_rows]
     caption = ("GRPO per category: the base model (before) and its GRPO adapter (after) on each category's CQ sample, "
                "the mean over its items (I→T and T→I).")
-    write_table(table, paths, title="Table A.9: GRPO per category", caption=caption, label="tab:grpo-category",
+    write_table(table, paths, title=f"Table {Table.of('grpo', None, 'per_category').number}: GRPO per category", caption=caption, label="tab:grpo-category",
                 header=header, md_rows=md_rows, tex_rows=tex_rows)
     return table
 
@@ -244,8 +243,8 @@ def write_grpo_report(*, pairs_spec: list[dict], outputs: dict, bootstrap: dict,
                  f"(stop: {record.get('stop_reason')}), {record.get('items', {}).get('train')} pool items."
                  if record else "")
         n_categories = len({c for (t, _, _), cats in pairs.items() if t == task for c in cats})
-        write_before_after(frame, task, {k: outputs[f"table{TASK_TABLES[task]}_{k}"] for k in ("csv", "md", "tex")},
+        write_before_after(frame, task, {k: outputs[f"{Table.of('grpo', task, 'before_after').name}_{k}"] for k in ("csv", "md", "tex")},
                            n_categories, level, extra)
-    write_per_category(frame, {k: outputs[f"tableA9_{k}"] for k in ("csv", "md", "tex")})
+    write_per_category(frame, {k: outputs[f"{Table.of('grpo', None, 'per_category').name}_{k}"] for k in ("csv", "md", "tex")})
     write_reward_curves(reward_logs, outputs["figure"], window)
     return frame
