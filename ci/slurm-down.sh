@@ -26,6 +26,7 @@ tac "$CONF/started" | while IFS= read -r entry; do
     case "$entry" in
         pid:*) stop "${entry#pid:}" ;;
         path:*) rm -f "${entry#path:}" ;;
+        dir:*) rmdir "${entry#dir:}" 2>/dev/null ;;
         db:*) mariadb -e "DROP DATABASE IF EXISTS ${entry#db:}; DROP USER IF EXISTS 'mmpcbench_ci'@'localhost';" ;;
     esac
 done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bring up a real single-node SLURM on this machine (Debian, as root, without systemd), idempotently,
 # in a private folder: installs what is missing (slurmctld, slurmd, slurm-client, munge, slurmdbd,
-# mariadb-server), writes slurm.conf / gres.conf / slurmdbd.conf into $SLURM_CI_DIR (never into
-# /etc/slurm: daemons and clients find them through SLURM_CONF), on ports of its own, with state,
+# mariadb-server), writes slurm.conf / gres.conf / slurmdbd.conf into $SLURM_CI_DIR (daemons and
+# clients find them through SLURM_CONF; /etc/slurm/slurm.conf only links there, for the clients inside
+# jobs, and only where the machine has none), on ports of its own, with state,
 # spool, pid and log files there too, and starts only the daemons that are not running. What it
 # started is listed in $SLURM_CI_DIR/started, so that ci/slurm-down.sh stops only that (a munged or
 # MariaDB the machine already ran is used and left running).
@@ -27,7 +28,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 say() { echo "slurm-up: $*"; }
-started() { echo "$1" >>"$CONF/started"; }   # "pid:<pid file>", "path:<file made>" or "db:<database made>"
+started() { echo "$1" >>"$CONF/started"; }   # "pid:<pid file>", "path:<file made>", "dir:<folder made>", "db:<database made>"
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "slurm-up: must run as root (it installs packages and starts daemons)" >&2
@@ -139,6 +140,21 @@ StorageLoc=mmpcbench_slurm_ci
 LogFile=$LOGDIR/slurmdbd.log
 PidFile=$CONF/slurmdbd.pid
 EOF
+
+# The daemons and this script's clients read $SLURM_CONF; but the SLURM jobstep plugin (0.6.1) drops
+# every SLURM_* variable but the job's identity before its nested `srun`, so a client inside a job
+# finds only the default path: a link there to this configuration, made only where no slurm.conf is
+# (one with the marker is ours from an earlier run), and removed again by ci/slurm-down.sh.
+if [[ -e /etc/slurm/slurm.conf || -L /etc/slurm/slurm.conf ]] && ! grep -qxF "$MARKER" /etc/slurm/slurm.conf 2>/dev/null; then
+    echo "slurm-up: /etc/slurm/slurm.conf exists and was not written by this script: refusing to replace it" >&2
+    exit 2
+fi
+if [[ ! -d /etc/slurm ]]; then mkdir /etc/slurm && started "dir:/etc/slurm"; fi
+if [[ ! -L /etc/slurm/slurm.conf ]]; then
+    rm -f /etc/slurm/slurm.conf
+    ln -s "$CONF/slurm.conf" /etc/slurm/slurm.conf
+    started "path:/etc/slurm/slurm.conf"
+fi
 
 # --- daemons, in order; each only if not running ---------------------------------------------------
 if ! alive /run/munge/munged.pid; then

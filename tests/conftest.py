@@ -65,6 +65,25 @@ class FileServer:
         self.httpd.server_close()
 
 
+EXTENSION = str(REPO / "tests/extension_members.py")
+
+
+@pytest.fixture
+def extension():
+    """The test extension (tests/extension_members.py) loaded; its members forgotten afterwards, so that
+    no other test sees them."""
+    import sys
+
+    from mmpcbench import families
+
+    families.load_extensions([EXTENSION])
+    yield EXTENSION
+    for name in [n for n, m in sys.modules.items() if getattr(m, "__file__", None) == EXTENSION]:
+        for registry, member in sys.modules[name].MEMBERS.items():
+            getattr(families, registry).remove(member)
+        del sys.modules[name]
+
+
 def pytest_collection_modifyitems(items):
     """The real-SLURM test last: nothing it installs or starts is met by another test."""
     items.sort(key=lambda item: item.get_closest_marker("slurm") is not None)

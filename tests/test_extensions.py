@@ -6,25 +6,9 @@ import copy
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import EXTENSION, REPO
 from mmpcbench import families
 from mmpcbench.config import ConfigError, load_config, validate_config
-
-EXTENSION = str(REPO / "tests/extension_members.py")
-
-
-@pytest.fixture
-def extended():
-    """The extension loaded; its members forgotten afterwards, so that no other test sees them."""
-    families.load_extensions([EXTENSION])
-    yield
-    import sys
-
-    for name in [n for n, m in sys.modules.items() if getattr(m, "__file__", None) == EXTENSION]:
-        for registry, member in sys.modules[name].MEMBERS.items():
-            getattr(families, registry).remove(member)
-        del sys.modules[name]
-
 
 def with_members(config: dict) -> dict:
     config = copy.deepcopy(config)
@@ -40,7 +24,7 @@ def paper_config():
     return load_config(REPO / "config.yaml")
 
 
-def test_config_naming_an_extensions_members_is_valid(paper_config, extended):
+def test_config_naming_an_extensions_members_is_valid(paper_config, extension):
     config = validate_config(with_members(paper_config))
     assert "ItemBias" in families.RECOMMENDERS and "ones" in families.IMPUTATIONS
     assert families.TASKS["i2t"].metrics()[-1] == "length_ratio"
@@ -64,7 +48,7 @@ def test_without_the_extension_its_members_are_unknown(paper_config):
     ("MLLM family", lambda c: c["models"]["qwen2.5-vl-7b"].update(family="internvl3"),
      r"'models\.qwen2\.5-vl-7b\.family': unknown MLLM family 'internvl3'; known: \['gemma3', 'qwen2_5_vl'\]"),
 ])
-def test_an_unknown_member_is_named_with_the_known_ones(paper_config, extended, where, change, message):
+def test_an_unknown_member_is_named_with_the_known_ones(paper_config, extension, where, change, message):
     config = with_members(paper_config)
     change(config)
     with pytest.raises(ConfigError, match=message):
@@ -103,7 +87,7 @@ def test_the_schema_lists_no_family():
         assert not any(set(registry) <= enum for enum in enums(schema)), registry.family
 
 
-def test_an_extension_metric_is_a_column_of_the_text_scores(extended):
+def test_an_extension_metric_is_a_column_of_the_text_scores(extension):
     from mmpcbench.metrics.text import text_scores
 
     scores = text_scores(["red wooden toy car", "blue mug", "lamp"], ["red car", None, "the"],
@@ -113,7 +97,7 @@ def test_an_extension_metric_is_a_column_of_the_text_scores(extended):
     assert scores["length_ratio"][2] == pytest.approx(1.0)
 
 
-def test_an_extension_imputation_fills_the_masked_rows(extended):
+def test_an_extension_imputation_fills_the_masked_rows(extension):
     from mmpcbench.features.build import variant_features
 
     truth = {"text": np.zeros((10, 3), np.float32), "image": np.zeros((10, 4), np.float32)}
@@ -121,7 +105,7 @@ def test_an_extension_imputation_fills_the_masked_rows(extended):
     assert features["text"].sum() == 5 * 3 and features["image"].sum() == 0 and features["masked"] == 5
 
 
-def test_an_extension_image_encoder_embeds_images(extended):
+def test_an_extension_image_encoder_embeds_images(extension):
     from PIL import Image
 
     from mmpcbench.encoders import encode_pil_images
@@ -134,7 +118,7 @@ def test_an_extension_image_encoder_embeds_images(extended):
     assert encoder_label(spec) == "pixel grid 4×4, not CLIP: a stand-in"
 
 
-def test_an_extension_recommender_learns_item_popularity(extended):
+def test_an_extension_recommender_learns_item_popularity(extension):
     import torch
 
     from mmpcbench.recsys import build

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import EXTENSION, REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -445,9 +445,6 @@ def test_demo_trains_grpo_adapters_that_complete_and_writes_the_grpo_tables(demo
     assert (results / "figures/figureA5_grpo_rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-EXTENSION = str(REPO / "tests/extension_members.py")
-
-
 def test_an_extensions_recommender_and_imputation_are_planned(demo_run, tmp_path):
     demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
     paper = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -464,18 +461,6 @@ def test_an_extensions_recommender_and_imputation_are_planned(demo_run, tmp_path
     n_recommenders = len(paper["recbench"]["recommenders"])
     for task, offset in (("i2t", 0), ("t2i", 1)):  # its per-recommender tables follow the configured ones
         assert f"tableA{12 + 2 * n_recommenders + offset}_rec_itembias_{task}.md" in planned
-
-
-@pytest.fixture
-def extension():
-    from mmpcbench import families
-
-    families.load_extensions([EXTENSION])
-    yield
-    for name in [n for n, m in sys.modules.items() if getattr(m, "__file__", None) == EXTENSION]:
-        for registry, member in sys.modules[name].MEMBERS.items():
-            getattr(families, registry).remove(member)
-        del sys.modules[name]
 
 
 def test_an_extensions_members_appear_in_the_tables_they_feed(demo_run, tmp_path, extension):
