@@ -10,7 +10,6 @@ import jsonschema
 import yaml
 
 from mmpcbench import families
-from mmpcbench.families import load_extensions
 
 SCHEMA_FILE = "config.schema.yaml"
 
@@ -31,7 +30,7 @@ def validate_config(config: dict) -> dict:
     """Raise :class:`ConfigError` naming the first bad key (the deepest error), else return ``config``.
     The config's ``extensions`` are imported first: they may add members to the families."""
     if isinstance(config, dict) and isinstance(config.get("extensions"), list):
-        load_extensions(config["extensions"])
+        families.load_extensions(config["extensions"])
     validator = jsonschema.Draft202012Validator(schema())
     errors = list(validator.iter_errors(config))
     if not errors:
@@ -78,9 +77,6 @@ def _check_models(config: dict) -> None:
             f"config key 'completion.models': {unknown} are not in the registry 'models'; "
             f"known: {sorted(config.get('models', {}))}"
         )
-
-
-ADAPTER_KEYS = ("base", "adapter")
 
 
 def _resolve_adapters(config: dict) -> None:
