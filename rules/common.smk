@@ -12,14 +12,13 @@ from mmpcbench.completion.pipeline import task_request
 from mmpcbench.config import adapter_entries, validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
 from mmpcbench.features.build import ORIGINAL
+from mmpcbench.paths import Layout
 from mmpcbench.report.recbench import per_recommender_tables
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 validate_config(config)
 
-DATA = config["data_dir"]
-RESULTS = config["results_dir"]
-LOGS = config["logs_dir"]
+P = Layout.of(config)  # every path of the run (mmpcbench/paths.py)
 CATEGORIES = config["categories"]
 DEMO = "demo" in config
 
@@ -90,25 +89,25 @@ def selection_of(wildcards):
 
 def data_outputs(category):
     return [
-        f"{DATA}/rec/{category}/{category}.inter",
-        f"{DATA}/interim/{category}/cq_items.parquet",
-        f"{DATA}/interim/{category}/grpo_items.parquet",
+        P.inter(category),
+        P.interim(category, "cq_items.parquet"),
+        P.interim(category, "grpo_items.parquet"),
     ]
 
 
 def completion_outputs(category):
     return (
-        [f"{RESULTS}/completions/i2t/{category}/{method}.parquet" for method in BORROWING]
-        + [f"{RESULTS}/generated_images/{category}/{method}/manifest.parquet" for method in BORROWING]
-        + [f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for task in TASKS for model in MODELS]
-        + [f"{RESULTS}/generated_images/{category}/{model}/manifest.parquet" for model in MODELS]
+        [P.completion("i2t", category, method) for method in BORROWING]
+        + [P.manifest(category, method) for method in BORROWING]
+        + [P.completion(task, category, model) for task in TASKS for model in MODELS]
+        + [P.manifest(category, model) for model in MODELS]
     )
 
 
 def model_outputs(model):
     return [
-        f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for task in TASKS for category in CATEGORIES
-    ] + [f"{RESULTS}/generated_images/{category}/{model}/manifest.parquet" for category in CATEGORIES]
+        P.completion(task, category, model) for task in TASKS for category in CATEGORIES
+    ] + [P.manifest(category, model) for category in CATEGORIES]
 
 
 def diffusion_files(wildcards):
@@ -143,7 +142,7 @@ def model_files(wildcards):
 
 
 def grpo_adapter(task, base):
-    return f"{RESULTS}/grpo/{task}/{base}/adapter"
+    return P.grpo(task, base, "adapter")
 
 
 def grpo_settings(wildcards):
@@ -204,14 +203,14 @@ def encoder_spec(wildcards):
 def method_input(name, category, task):
     """The file behind an input name of a borrowing method (mmpcbench.completion.methods)."""
     if name == "query_embeddings":
-        return f"{RESULTS}/embeddings/{category}/{families.TASKS[task].given}.parquet"
+        return P.embedding(category, families.TASKS[task].given)
     if name == "cq_items":
-        return f"{DATA}/interim/{category}/cq_items.parquet"
+        return P.interim(category, "cq_items.parquet")
     raise ValueError(f"unknown completion-method input {name!r}")
 
 
 def _borrowed_inputs(wildcards, task):
-    inputs = {"rec_items": f"{DATA}/interim/{wildcards.category}/rec_items.parquet"}
+    inputs = {"rec_items": P.interim(wildcards.category, "rec_items.parquet")}
     for name in borrowing_method(wildcards.borrowed).inputs:
         inputs[name] = method_input(name, wildcards.category, task)
     return inputs
@@ -228,31 +227,37 @@ def borrowed_image_inputs(wildcards):
 def score_outputs(category=None, method=None):
     """Per-item score files (and their summaries) of CQBench, for one category and/or method or all."""
     return [
-        f"{RESULTS}/scores/{task}/{c}/{m}.{ext}"
+        P.scores(task, c, m, ext)
         for task, c, m, _ in CQ_RUNS
         if category in (None, c) and method in (None, m)
         for ext in ("parquet", "json")
     ]
 
 
+def cq_run_files():
+    """Every CQBench run the tables read: task, category, method, its kind, and its two score files."""
+    return [{"task": task, "category": c, "method": m, "kind": kind, "scores": P.scores(task, c, m),
+             "summary": P.scores(task, c, m, "json")} for task, c, m, kind in CQ_RUNS]
+
+
 def cq_table_outputs():
-    return [f"{RESULTS}/tables/{name}.{form}" for name in CQ_TABLES.values() for form in ("csv", "md", "tex")]
+    return [P.table(name, form) for name in CQ_TABLES.values() for form in ("csv", "md", "tex")]
 
 
 def cq_figure_outputs():
-    return [f"{RESULTS}/figures/figure3_cq_radar_{task}.png" for task in TASKS]
+    return [P.figure(f"figure3_cq_radar_{task}") for task in TASKS]
 
 
 def completion_of(wildcards):
     """What one method's completion of one task is: the I→T table or the T→I images' manifest."""
     if wildcards.task == "i2t":
-        return f"{RESULTS}/completions/i2t/{wildcards.category}/{wildcards.method}.parquet"
-    return f"{RESULTS}/generated_images/{wildcards.category}/{wildcards.method}/manifest.parquet"
+        return P.completion("i2t", wildcards.category, wildcards.method)
+    return P.manifest(wildcards.category, wildcards.method)
 
 
 def truth_embeddings_of(wildcards):
     modality = "text" if wildcards.task == "i2t" else "image"
-    return f"{RESULTS}/embeddings/{wildcards.category}/{modality}.parquet"
+    return P.embedding(wildcards.category, modality)
 
 
 def completion_encoder(wildcards):
@@ -261,13 +266,13 @@ def completion_encoder(wildcards):
 
 def variant_inputs(wildcards):
     """A variant's features need the ground-truth embeddings and, for a completion method, its features."""
-    inputs = {"item_map": f"{DATA}/rec/{wildcards.category}/i_id_mapping.csv"}
+    inputs = {"item_map": P.rec(wildcards.category, "i_id_mapping.csv")}
     for modality in RECBENCH["features"]["modalities"]:
-        inputs[modality] = f"{RESULTS}/embeddings/{wildcards.category}/{modality}.parquet"
+        inputs[modality] = P.embedding(wildcards.category, modality)
     if wildcards.variant != ORIGINAL:
         task, method = wildcards.variant.split("-", 1)
         if method in METHODS:
-            inputs["completion"] = f"{RESULTS}/embeddings/{wildcards.category}/{task}/{method}.parquet"
+            inputs["completion"] = P.completion_embedding(task, wildcards.category, method)
     return inputs
 
 
@@ -277,7 +282,7 @@ def variant_rates(wildcards):
 
 def rec_results(category=None, variant=None):
     return [
-        f"{RESULTS}/rec/{c}/{v}.json"
+        P.rec_result(c, v)
         for c in CATEGORIES
         for v in VARIANTS
         if category in (None, c) and variant in (None, v)
@@ -285,17 +290,17 @@ def rec_results(category=None, variant=None):
 
 
 def rec_runs():
-    """(category, variant) of every RecBench result, in table order."""
-    return [(c, v) for c in CATEGORIES for v in VARIANTS]
+    """Every RecBench result, in table order: category, variant and its file."""
+    return [{"category": c, "variant": v, "path": P.rec_result(c, v)} for c in CATEGORIES for v in VARIANTS]
 
 
 def rec_table_outputs():
     names = ["table6_rec_overview", *REC_TABLES.values()]
-    return [f"{RESULTS}/tables/{name}.{form}" for name in names for form in ("csv", "md", "tex")]
+    return [P.table(name, form) for name in names for form in ("csv", "md", "tex")]
 
 
 def rec_figure_outputs():
-    return [f"{RESULTS}/figures/figure4_rec_heatmap.png", f"{RESULTS}/figures/rec_missing_rate.png"]
+    return [P.figure("figure4_rec_heatmap"), P.figure("rec_missing_rate")]
 
 
 # --- GRPO: the adapters among the completion models, and what their report compares ----------------
@@ -313,19 +318,19 @@ def grpo_pairs():
         for task in TASKS:
             for category in CATEGORIES:
                 spec = {"task": task, "before": before, "after": after, "category": category,
-                        "before_scores": f"{RESULTS}/scores/{task}/{category}/{before}.parquet",
-                        "after_scores": f"{RESULTS}/scores/{task}/{category}/{after}.parquet"}
+                        "before_scores": P.scores(task, category, before),
+                        "after_scores": P.scores(task, category, after)}
                 if task == "i2t":
-                    spec.update(cq_items=f"{DATA}/interim/{category}/cq_items.parquet",
-                                before_embeddings=f"{RESULTS}/embeddings/{category}/i2t/{before}.parquet",
-                                after_embeddings=f"{RESULTS}/embeddings/{category}/i2t/{after}.parquet",
-                                truth_embeddings=f"{RESULTS}/embeddings/{category}/text.parquet")
+                    spec.update(cq_items=P.interim(category, "cq_items.parquet"),
+                                before_embeddings=P.completion_embedding("i2t", category, before),
+                                after_embeddings=P.completion_embedding("i2t", category, after),
+                                truth_embeddings=P.embedding(category, "text"))
                 specs.append(spec)
     return specs
 
 
 def grpo_files(name):
-    return {task: f"{RESULTS}/grpo/{task}/{GRPO_BASE}/{name}" for task in config["grpo"]["tasks"]}
+    return {task: P.grpo(task, GRPO_BASE, name) for task in config["grpo"]["tasks"]}
 
 
 def grpo_report_inputs():
@@ -337,14 +342,14 @@ def grpo_report_inputs():
 def grpo_outputs():
     if not ADAPTERS:
         return []
-    tables = [f"{RESULTS}/tables/{name}.{form}" for name in GRPO_TABLES.values() for form in ("csv", "md", "tex")]
-    return tables + [f"{RESULTS}/figures/figureA5_grpo_rewards.png"]
+    tables = [P.table(name, form) for name in GRPO_TABLES.values() for form in ("csv", "md", "tex")]
+    return tables + [P.figure("figureA5_grpo_rewards")]
 
 
 def all_outputs():
-    outputs = [f"{RESULTS}/tables/table1_dataset_stats.{form}" for form in ("csv", "md", "tex")]
+    outputs = [P.table("table1_dataset_stats", form) for form in ("csv", "md", "tex")]
     if MODELS:
-        outputs += [f"{RESULTS}/tables/completion_parse_status.{form}" for form in ("csv", "md", "tex")]
+        outputs += [P.table("completion_parse_status", form) for form in ("csv", "md", "tex")]
     for category in CATEGORIES:
         outputs += data_outputs(category) + completion_outputs(category)
     outputs += cq_table_outputs() + cq_figure_outputs()
@@ -353,8 +358,8 @@ def all_outputs():
     return outputs
 
 
-# --- storage roots. Paths inside the pipeline's tables are relative to a root (item images to DATA,
-# generated images to RESULTS). A job takes the root from its own input or output path (so it holds
+# --- storage roots. Paths inside the pipeline's tables are relative to a root (item images to the data
+# folder, generated images to the results folder). A job takes the root from its own input or output path (so it holds
 # where storage is not shared and paths are rewritten), by removing the path's known tail — never by
 # counting parents: a layout change that breaks the tail fails with a message, not silently.
 
@@ -375,7 +380,7 @@ def root_from(name, tail):
     return root
 
 
-# the item covers' root, from the rec-items table a job reads (its image_path are relative to DATA)
+# the item covers' root, from the rec-items table a job reads (its image_path are relative to the data folder)
 rec_items_root = root_from("rec_items", "interim/{category}/rec_items.parquet")
 
 

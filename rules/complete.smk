@@ -6,10 +6,10 @@
 
 rule complete_mllm:
     input:
-        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
+        rec_items=P.interim("{category}", "rec_items.parquet"),
         model=model_files,
     output:
-        f"{RESULTS}/completions/{{task}}/{{category}}/{{model}}.parquet",
+        P.completion("{task}", "{category}", "{model}"),
     params:
         entry=model_entry,
         request=completion_request,
@@ -18,7 +18,7 @@ rule complete_mllm:
     resources:
         **job_resources("models"),
     log:
-        f"{LOGS}/complete/{{task}}/{{category}}/{{model}}.log",
+        P.log("complete", "{task}", "{category}", "{model}"),
     conda:
         "../envs/mllm.yaml"
     script:
@@ -27,19 +27,19 @@ rule complete_mllm:
 
 rule diffuse:
     input:
-        completions=f"{RESULTS}/completions/t2i/{{category}}/{{model}}.parquet",
+        completions=P.completion("t2i", "{category}", "{model}"),
         pipeline=diffusion_files,
     output:
-        manifest=f"{RESULTS}/generated_images/{{category}}/{{model}}/manifest.parquet",
+        manifest=P.manifest("{category}", "{model}"),
     params:
         settings=config["diffusion"],
-        folder=f"{RESULTS}/generated_images/{{category}}/{{model}}",
+        folder=P.paintings("{category}", "{model}"),
         results_root=root_from("manifest", "generated_images/{category}/{model}/manifest.parquet"),
     threads: job_threads("diffusion")
     resources:
         **job_resources("diffusion"),
     log:
-        f"{LOGS}/diffuse/{{category}}/{{model}}.log",
+        P.log("diffuse", "{category}", "{model}"),
     conda:
         "../envs/diffusion.yaml"
     script:
@@ -54,7 +54,7 @@ if config["diffusion"].get("build_tiny"):
         params:
             family="sd3",
         log:
-            f"{LOGS}/build_tiny_diffusion.log",
+            P.log("build_tiny_diffusion"),
         conda:
             "../envs/diffusion.yaml"
         script:
@@ -72,7 +72,7 @@ for tiny_name, tiny_entry in TINY_MODELS.items():
         params:
             family=tiny_entry["family"],
         log:
-            f"{LOGS}/build_tiny_model/{tiny_name}.log",
+            P.log("build_tiny_model", tiny_name),
         conda:
             "../envs/mllm.yaml"
         script:
@@ -81,9 +81,9 @@ for tiny_name, tiny_entry in TINY_MODELS.items():
 
 rule embed_items:
     input:
-        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
+        rec_items=P.interim("{category}", "rec_items.parquet"),
     output:
-        f"{RESULTS}/embeddings/{{category}}/{{modality}}.parquet",
+        P.embedding("{category}", "{modality}"),
     params:
         spec=encoder_spec,
         data_root=rec_items_root,
@@ -91,7 +91,7 @@ rule embed_items:
     resources:
         **job_resources("encoders"),
     log:
-        f"{LOGS}/embed_items/{{category}}/{{modality}}.log",
+        P.log("embed_items", "{category}", "{modality}"),
     conda:
         "../envs/encoders.yaml"
     script:
@@ -102,14 +102,14 @@ rule complete_text_borrowed:
     input:
         unpack(borrowed_text_inputs),
     output:
-        f"{RESULTS}/completions/i2t/{{category}}/{{borrowed}}.parquet",
+        P.completion("i2t", "{category}", "{borrowed}"),
     params:
         task="i2t",
         seed=config["completion"]["seed"],
     resources:
         runtime=10,  # minutes: seconds of CPU work (a SLURM group job sums its jobs' runtimes)
     log:
-        f"{LOGS}/complete/i2t/{{category}}/{{borrowed}}.log",
+        P.log("complete", "i2t", "{category}", "{borrowed}"),
     conda:
         "../envs/data.yaml"
     script:
@@ -120,17 +120,17 @@ rule complete_image_borrowed:
     input:
         unpack(borrowed_image_inputs),
     output:
-        manifest=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}/manifest.parquet",
+        manifest=P.manifest("{category}", "{borrowed}"),
     params:
         task="t2i",
         seed=config["completion"]["seed"],
         data_root=rec_items_root,
-        folder=f"{RESULTS}/generated_images/{{category}}/{{borrowed}}",
+        folder=P.paintings("{category}", "{borrowed}"),
         results_root=root_from("manifest", "generated_images/{category}/{borrowed}/manifest.parquet"),
     resources:
         runtime=10,  # minutes: seconds of CPU work (a SLURM group job sums its jobs' runtimes)
     log:
-        f"{LOGS}/complete/t2i/{{category}}/{{borrowed}}.log",
+        P.log("complete", "t2i", "{category}", "{borrowed}"),
     conda:
         "../envs/data.yaml"
     script:

@@ -16,13 +16,13 @@ rule download:
     input:
         download_source,
     output:
-        raw=f"{DATA}/raw/{{category}}/{{kind}}.jsonl.gz",
-        manifest=f"{DATA}/raw/{{category}}/{{kind}}.manifest.json",
+        raw=P.raw("{category}", "{kind}"),
+        manifest=P.raw_manifest("{category}", "{kind}"),
     params:
         url=download_url,
         settings=config["download"],
     log:
-        f"{LOGS}/download/{{category}}_{{kind}}.log",
+        P.log("download", f"{{category}}_{{kind}}"),
     conda:
         "../envs/data.yaml"
     script:
@@ -32,19 +32,19 @@ rule download:
 rule parse:
     priority: DATA_PRIORITY
     input:
-        reviews=f"{DATA}/raw/{{category}}/reviews.jsonl.gz",
-        meta=f"{DATA}/raw/{{category}}/meta.jsonl.gz",
+        reviews=P.raw("{category}", "reviews"),
+        meta=P.raw("{category}", "meta"),
     output:
-        interactions=f"{DATA}/interim/{{category}}/interactions.parquet",
-        catalogue=f"{DATA}/interim/{{category}}/items.parquet",
-        report=f"{DATA}/interim/{{category}}/parse_report.json",
+        interactions=P.interim("{category}", "interactions.parquet"),
+        catalogue=P.interim("{category}", "items.parquet"),
+        report=P.interim("{category}", "parse_report.json"),
     params:
         settings=config["parse"],
     resources:
         mem_mb=8000,
         runtime=240,
     log:
-        f"{LOGS}/parse/{{category}}.log",
+        P.log("parse", "{category}"),
     conda:
         "../envs/data.yaml"
     script:
@@ -54,12 +54,12 @@ rule parse:
 rule select_candidates:
     priority: DATA_PRIORITY
     input:
-        interactions=f"{DATA}/interim/{{category}}/interactions.parquet",
-        catalogue=f"{DATA}/interim/{{category}}/items.parquet",
+        interactions=P.interim("{category}", "interactions.parquet"),
+        catalogue=P.interim("{category}", "items.parquet"),
     output:
-        candidates=f"{DATA}/interim/{{category}}/candidates.parquet",
-        interactions=f"{DATA}/interim/{{category}}/selection_interactions.parquet",
-        report=f"{DATA}/interim/{{category}}/selection.json",
+        candidates=P.interim("{category}", "candidates.parquet"),
+        interactions=P.interim("{category}", "selection_interactions.parquet"),
+        report=P.interim("{category}", "selection.json"),
     params:
         selection=selection_of,
         url_field=config["images"]["url_field"],
@@ -67,29 +67,29 @@ rule select_candidates:
         mem_mb=16000,
         runtime=120,
     log:
-        f"{LOGS}/select_candidates/{{category}}.log",
+        P.log("select_candidates", "{category}"),
     conda:
         "../envs/data.yaml"
     script:
         "../workflow_scripts/select_candidates.py"
 
 
-# Images are stored one file per item under DATA/images/{category}/ and reused when a job is
+# Images are stored one file per item under <data_dir>/images/{category}/ and reused when a job is
 # re-run (counted as "cached" in the manifest); the manifest is the output and lists every item.
 rule fetch_images:
     priority: DATA_PRIORITY
     input:
-        candidates=f"{DATA}/interim/{{category}}/candidates.parquet",
+        candidates=P.interim("{category}", "candidates.parquet"),
     output:
-        manifest=f"{DATA}/interim/{{category}}/images.parquet",
-        failures=f"{DATA}/interim/{{category}}/image_failures.csv",
+        manifest=P.interim("{category}", "images.parquet"),
+        failures=P.interim("{category}", "image_failures.csv"),
     params:
-        folder=f"{DATA}/images/{{category}}",
+        folder=P.images("{category}"),
         root=root_from("candidates", "interim/{category}/candidates.parquet"),
         settings=config["images"],
     threads: 2
     log:
-        f"{LOGS}/fetch_images/{{category}}.log",
+        P.log("fetch_images", "{category}"),
     conda:
         "../envs/data.yaml"
     script:
@@ -99,20 +99,20 @@ rule fetch_images:
 rule rec_set:
     priority: DATA_PRIORITY
     input:
-        interactions=f"{DATA}/interim/{{category}}/interactions.parquet",
-        selection_interactions=f"{DATA}/interim/{{category}}/selection_interactions.parquet",
-        candidates=f"{DATA}/interim/{{category}}/candidates.parquet",
-        images=f"{DATA}/interim/{{category}}/images.parquet",
+        interactions=P.interim("{category}", "interactions.parquet"),
+        selection_interactions=P.interim("{category}", "selection_interactions.parquet"),
+        candidates=P.interim("{category}", "candidates.parquet"),
+        images=P.interim("{category}", "images.parquet"),
     output:
-        interactions=f"{DATA}/interim/{{category}}/rec_interactions.parquet",
-        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
-        report=f"{DATA}/interim/{{category}}/rec_set.json",
+        interactions=P.interim("{category}", "rec_interactions.parquet"),
+        rec_items=P.interim("{category}", "rec_items.parquet"),
+        report=P.interim("{category}", "rec_set.json"),
     params:
         selection=selection_of,
     resources:
         mem_mb=16000,
     log:
-        f"{LOGS}/rec_set/{{category}}.log",
+        P.log("rec_set", "{category}"),
     conda:
         "../envs/data.yaml"
     script:
@@ -122,14 +122,14 @@ rule rec_set:
 rule sample_cq:
     priority: DATA_PRIORITY
     input:
-        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
+        rec_items=P.interim("{category}", "rec_items.parquet"),
     output:
-        f"{DATA}/interim/{{category}}/cq_items.parquet",
+        P.interim("{category}", "cq_items.parquet"),
     params:
         n=config["sample"]["cq_items"],
         seed=config["sample"]["seed"],
     log:
-        f"{LOGS}/sample_cq/{{category}}.log",
+        P.log("sample_cq", "{category}"),
     conda:
         "../envs/data.yaml"
     script:
@@ -141,23 +141,23 @@ rule sample_cq:
 rule sample_grpo:
     priority: DATA_PRIORITY
     input:
-        catalogue=f"{DATA}/interim/{{category}}/items.parquet",
-        rec_items=f"{DATA}/interim/{{category}}/rec_items.parquet",
+        catalogue=P.interim("{category}", "items.parquet"),
+        rec_items=P.interim("{category}", "rec_items.parquet"),
     output:
-        pool=f"{DATA}/interim/{{category}}/grpo_items.parquet",
-        failures=f"{DATA}/interim/{{category}}/grpo_image_failures.csv",
+        pool=P.interim("{category}", "grpo_items.parquet"),
+        failures=P.interim("{category}", "grpo_image_failures.csv"),
     params:
         n=config["sample"]["grpo_items"],
         seed=config["sample"]["seed"] + 1,
         selection=selection_of,
         settings=config["images"],
-        folder=f"{DATA}/images/{{category}}",
+        folder=P.images("{category}"),
         root=root_from("pool", "interim/{category}/grpo_items.parquet"),
     threads: 2
     resources:
         mem_mb=16000,
     log:
-        f"{LOGS}/sample_grpo/{{category}}.log",
+        P.log("sample_grpo", "{category}"),
     conda:
         "../envs/data.yaml"
     script:
@@ -167,18 +167,18 @@ rule sample_grpo:
 rule rec_split:
     priority: DATA_PRIORITY
     input:
-        f"{DATA}/interim/{{category}}/rec_interactions.parquet",
+        P.interim("{category}", "rec_interactions.parquet"),
     output:
-        split=f"{DATA}/rec/{{category}}/split.parquet",
-        inter=f"{DATA}/rec/{{category}}/{{category}}.inter",
-        user_map=f"{DATA}/rec/{{category}}/u_id_mapping.csv",
-        item_map=f"{DATA}/rec/{{category}}/i_id_mapping.csv",
-        report=f"{DATA}/rec/{{category}}/split.json",
+        split=P.rec("{category}", "split.parquet"),
+        inter=P.inter("{category}"),
+        user_map=P.rec("{category}", "u_id_mapping.csv"),
+        item_map=P.rec("{category}", "i_id_mapping.csv"),
+        report=P.rec("{category}", "split.json"),
     params:
         order=config["split"]["order"],
         seed=config["split"]["seed"],
     log:
-        f"{LOGS}/rec_split/{{category}}.log",
+        P.log("rec_split", "{category}"),
     conda:
         "../envs/data.yaml"
     script:

@@ -17,7 +17,7 @@ if DEMO:
             demo=config["demo"],
             mirror=root_from("images", "images"),
         log:
-            f"{LOGS}/demo_catalogue.log",
+            P.log("demo_catalogue"),
         conda:
             "../envs/data.yaml"
         script:

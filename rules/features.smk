@@ -7,7 +7,7 @@ rule embed_completion:
         completion=completion_of,
         truth=truth_embeddings_of,
     output:
-        embeddings=f"{RESULTS}/embeddings/{{category}}/{{task}}/{{method}}.parquet",
+        embeddings=P.completion_embedding("{task}", "{category}", "{method}"),
     params:
         spec=completion_encoder,
         results_root=root_from("embeddings", "embeddings/{category}/{task}/{method}.parquet"),
@@ -15,7 +15,7 @@ rule embed_completion:
     resources:
         **job_resources("encoders"),
     log:
-        f"{LOGS}/embed_completion/{{task}}/{{category}}/{{method}}.log",
+        P.log("embed_completion", "{task}", "{category}", "{method}"),
     conda:
         "../envs/encoders.yaml"
     script:
@@ -26,7 +26,7 @@ rule features:
     input:
         unpack(variant_inputs),
     output:
-        directory(f"{RESULTS}/features/{{category}}/{{variant}}"),
+        directory(P.features("{category}", "{variant}")),
     params:
         rates=variant_rates,
         seed=RECBENCH["mask_seed"],
@@ -36,7 +36,7 @@ rule features:
     resources:
         runtime=10,  # minutes: seconds of CPU work (a SLURM group job sums its jobs' runtimes)
     log:
-        f"{LOGS}/features/{{category}}/{{variant}}.log",
+        P.log("features", "{category}", "{variant}"),
     conda:
         "../envs/data.yaml"
     script:

@@ -6,13 +6,13 @@
 rule grpo_train:
     priority: 5  # a long chain waits on it: the adapters' completions, scores, features, training
     input:
-        pools=expand(f"{DATA}/interim/{{category}}/grpo_items.parquet", category=CATEGORIES),
+        pools=expand(P.interim("{category}", "grpo_items.parquet"), category=CATEGORIES),
         base=grpo_base_files,
         reward_models=grpo_task_files,
     output:
-        adapter=directory(f"{RESULTS}/grpo/{{task}}/{{base}}/adapter"),
-        rewards=f"{RESULTS}/grpo/{{task}}/{{base}}/reward_log.parquet",
-        record=f"{RESULTS}/grpo/{{task}}/{{base}}/grpo.json",
+        adapter=directory(P.grpo("{task}", "{base}", "adapter")),
+        rewards=P.grpo("{task}", "{base}", "reward_log.parquet"),
+        record=P.grpo("{task}", "{base}", "grpo.json"),
     params:
         entry=grpo_base_entry,
         request=completion_request,
@@ -23,7 +23,7 @@ rule grpo_train:
     resources:
         **job_resources("grpo"),
     log:
-        f"{LOGS}/grpo_train/{{task}}/{{base}}.log",
+        P.log("grpo_train", "{task}", "{base}"),
     conda:
         "../envs/mllm.yaml"
     script:
@@ -36,11 +36,11 @@ if ADAPTERS:
         input:
             grpo_report_inputs(),
         output:
-            **{f"{key}_{form}": f"{RESULTS}/tables/{name}.{form}" for key, name in GRPO_TABLES.items()
+            **{f"{key}_{form}": P.table(name, form) for key, name in GRPO_TABLES.items()
                for form in ("csv", "tex")},
-            **{f"{key}_md": report(f"{RESULTS}/tables/{name}.md", caption="../report/grpo_table.rst", category="GRPO",
+            **{f"{key}_md": report(P.table(name, "md"), caption="../report/grpo_table.rst", category="GRPO",
                                    labels={"table": name}) for key, name in GRPO_TABLES.items()},
-            figure=report(f"{RESULTS}/figures/figureA5_grpo_rewards.png", caption="../report/grpo_rewards.rst",
+            figure=report(P.figure("figureA5_grpo_rewards"), caption="../report/grpo_rewards.rst",
                           category="GRPO", labels={"figure": "Figure A.5"}),
         params:
             pairs=grpo_pairs(),
@@ -48,7 +48,7 @@ if ADAPTERS:
             records=grpo_files("grpo.json"),
             reward_logs=grpo_files("reward_log.parquet"),
         log:
-            f"{LOGS}/grpo_report.log",
+            P.log("grpo_report"),
         conda:
             "../envs/metrics.yaml"
         script:

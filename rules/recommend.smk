@@ -5,11 +5,11 @@
 
 rule train_recommender:
     input:
-        inter=f"{DATA}/rec/{{category}}/{{category}}.inter",
-        item_map=f"{DATA}/rec/{{category}}/i_id_mapping.csv",
-        features=f"{RESULTS}/features/{{category}}/{{variant}}",
+        inter=P.inter("{category}"),
+        item_map=P.rec("{category}", "i_id_mapping.csv"),
+        features=P.features("{category}", "{variant}"),
     output:
-        f"{RESULTS}/rec/{{category}}/{{variant}}.json",
+        P.rec_result("{category}", "{variant}"),
     params:
         rates=variant_rates,
         recommenders=RECBENCH["recommenders"],
@@ -21,7 +21,7 @@ rule train_recommender:
     resources:
         **job_resources("recbench"),
     log:
-        f"{LOGS}/train_recommender/{{category}}/{{variant}}.log",
+        P.log("train_recommender", "{category}", "{variant}"),
     conda:
         "../envs/recsys.yaml"
     script:

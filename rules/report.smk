@@ -3,19 +3,19 @@
 
 rule table1:
     input:
-        splits=expand(f"{DATA}/rec/{{category}}/split.parquet", category=CATEGORIES),
-        rec_sets=expand(f"{DATA}/interim/{{category}}/rec_set.json", category=CATEGORIES),
-        cq=expand(f"{DATA}/interim/{{category}}/cq_items.parquet", category=CATEGORIES),
-        grpo=expand(f"{DATA}/interim/{{category}}/grpo_items.parquet", category=CATEGORIES),
+        splits=expand(P.rec("{category}", "split.parquet"), category=CATEGORIES),
+        rec_sets=expand(P.interim("{category}", "rec_set.json"), category=CATEGORIES),
+        cq=expand(P.interim("{category}", "cq_items.parquet"), category=CATEGORIES),
+        grpo=expand(P.interim("{category}", "grpo_items.parquet"), category=CATEGORIES),
     output:
-        csv=f"{RESULTS}/tables/table1_dataset_stats.csv",
-        md=report(f"{RESULTS}/tables/table1_dataset_stats.md", caption="../report/table1.rst", category="Data"),
-        tex=f"{RESULTS}/tables/table1_dataset_stats.tex",
-        provenance=f"{RESULTS}/tables/table1_dataset_stats.provenance.json",
+        csv=P.table("table1_dataset_stats", "csv"),
+        md=report(P.table("table1_dataset_stats", "md"), caption="../report/table1.rst", category="Data"),
+        tex=P.table("table1_dataset_stats", "tex"),
+        provenance=P.table("table1_dataset_stats.provenance", "json"),
     params:
         categories=CATEGORIES,
     log:
-        f"{LOGS}/table1.log",
+        P.log("table1"),
     conda:
         "../envs/data.yaml"
     script:
@@ -24,19 +24,19 @@ rule table1:
 
 rule completion_status_table:
     input:
-        [f"{RESULTS}/completions/{task}/{category}/{model}.parquet" for model, category, task in MLLM_RUNS],
+        [P.completion(task, category, model) for model, category, task in MLLM_RUNS],
     output:
-        csv=f"{RESULTS}/tables/completion_parse_status.csv",
+        csv=P.table("completion_parse_status", "csv"),
         md=report(
-            f"{RESULTS}/tables/completion_parse_status.md",
+            P.table("completion_parse_status", "md"),
             caption="../report/completion_status.rst",
             category="Completion",
         ),
-        tex=f"{RESULTS}/tables/completion_parse_status.tex",
+        tex=P.table("completion_parse_status", "tex"),
     params:
         runs=MLLM_RUNS,
     log:
-        f"{LOGS}/completion_status_table.log",
+        P.log("completion_status_table"),
     conda:
         "../envs/data.yaml"
     script:
@@ -47,25 +47,24 @@ rule cqbench_tables:
     input:
         score_outputs(),
     output:
-        summary=f"{RESULTS}/scores/cqbench_summary.csv",
+        summary=P.cq_summary(),
         **{
-            f"{key}_{form}": f"{RESULTS}/tables/{name}.{form}"
+            f"{key}_{form}": P.table(name, form)
             for key, name in CQ_TABLES.items()
             for form in ("csv", "tex")
         },
         **{
             f"{key}_md": report(
-                f"{RESULTS}/tables/{name}.md", caption="../report/cq_table.rst", category="CQBench", labels={"table": name}
+                P.table(name, "md"), caption="../report/cq_table.rst", category="CQBench", labels={"table": name}
             )
             for key, name in CQ_TABLES.items()
         },
     params:
-        runs=CQ_RUNS,
-        score_root=root_from("summary", "cqbench_summary.csv"),
+        runs=cq_run_files(),
         bootstrap=config["metrics"]["bootstrap"],
         methods=METHODS,
     log:
-        f"{LOGS}/cqbench_tables.log",
+        P.log("cqbench_tables"),
     conda:
         "../envs/metrics.yaml"
     script:
@@ -74,17 +73,17 @@ rule cqbench_tables:
 
 rule cqbench_radar:
     input:
-        i2t=f"{RESULTS}/tables/{families.Table.of('cqbench', 'i2t', 'by_method').stem}.csv",
-        t2i=f"{RESULTS}/tables/{families.Table.of('cqbench', 't2i', 'by_method').stem}.csv",
+        i2t=P.table(families.Table.of('cqbench', 'i2t', 'by_method').stem, "csv"),
+        t2i=P.table(families.Table.of('cqbench', 't2i', 'by_method').stem, "csv"),
     output:
         i2t=report(
-            f"{RESULTS}/figures/figure3_cq_radar_i2t.png",
+            P.figure("figure3_cq_radar_i2t"),
             caption="../report/cq_radar.rst",
             category="CQBench",
             labels={"figure": "Figure 3 (I→T)"},
         ),
         t2i=report(
-            f"{RESULTS}/figures/figure3_cq_radar_t2i.png",
+            P.figure("figure3_cq_radar_t2i"),
             caption="../report/cq_radar.rst",
             category="CQBench",
             labels={"figure": "Figure 3 (T→I)"},
@@ -93,7 +92,7 @@ rule cqbench_radar:
         # the MLLMs and the baselines; the controls bound the scale in the tables instead
         methods=[method for method in METHODS if METHOD_KIND[method] != "control"],
     log:
-        f"{LOGS}/cqbench_radar.log",
+        P.log("cqbench_radar"),
     conda:
         "../envs/metrics.yaml"
     script:
@@ -104,26 +103,26 @@ rule recbench_report:
     input:
         rec_results(),
     output:
-        summary=f"{RESULTS}/rec/recbench_summary.csv",
-        table6_csv=f"{RESULTS}/tables/table6_rec_overview.csv",
-        table6_tex=f"{RESULTS}/tables/table6_rec_overview.tex",
+        summary=P.rec_summary(),
+        table6_csv=P.table("table6_rec_overview", "csv"),
+        table6_tex=P.table("table6_rec_overview", "tex"),
         table6_md=report(
-            f"{RESULTS}/tables/table6_rec_overview.md", caption="../report/rec_table.rst", category="RecBench",
+            P.table("table6_rec_overview", "md"), caption="../report/rec_table.rst", category="RecBench",
             labels={"table": "table6_rec_overview"},
         ),
-        **{f"{key}_{form}": f"{RESULTS}/tables/{name}.{form}" for key, name in REC_TABLES.items() for form in ("csv", "tex")},
+        **{f"{key}_{form}": P.table(name, form) for key, name in REC_TABLES.items() for form in ("csv", "tex")},
         **{
             f"{key}_md": report(
-                f"{RESULTS}/tables/{name}.md", caption="../report/rec_table.rst", category="RecBench", labels={"table": name}
+                P.table(name, "md"), caption="../report/rec_table.rst", category="RecBench", labels={"table": name}
             )
             for key, name in REC_TABLES.items()
         },
         heatmap=report(
-            f"{RESULTS}/figures/figure4_rec_heatmap.png", caption="../report/rec_heatmap.rst", category="RecBench",
+            P.figure("figure4_rec_heatmap"), caption="../report/rec_heatmap.rst", category="RecBench",
             labels={"figure": "Figure 4"},
         ),
         rates=report(
-            f"{RESULTS}/figures/rec_missing_rate.png", caption="../report/rec_rates.rst", category="RecBench",
+            P.figure("rec_missing_rate"), caption="../report/rec_rates.rst", category="RecBench",
             labels={"figure": "Missing rate"},
         ),
     params:
@@ -136,7 +135,7 @@ rule recbench_report:
         tasks=REC_TASKS,
         n_seeds=len(RECBENCH["seeds"]),
     log:
-        f"{LOGS}/recbench_report.log",
+        P.log("recbench_report"),
     conda:
         "../envs/recsys.yaml"
     script:
@@ -149,13 +148,13 @@ rule cost_ledger:
     input:
         all_outputs(),
     output:
-        csv=f"{RESULTS}/tables/cost_ledger.csv",
-        md=report(f"{RESULTS}/tables/cost_ledger.md", caption="../report/cost_ledger.rst", category="Cost"),
-        tex=f"{RESULTS}/tables/cost_ledger.tex",
+        csv=P.table("cost_ledger", "csv"),
+        md=report(P.table("cost_ledger", "md"), caption="../report/cost_ledger.rst", category="Cost"),
+        tex=P.table("cost_ledger", "tex"),
     params:
-        logs_dir=LOGS,
+        logs_dir=P.logs,
     log:
-        f"{LOGS}/cost_ledger.log",
+        P.log("cost_ledger"),
     conda:
         "../envs/data.yaml"
     script:

@@ -5,11 +5,11 @@
 
 rule score_text:
     input:
-        cq_items=f"{DATA}/interim/{{category}}/cq_items.parquet",
-        completions=f"{RESULTS}/completions/i2t/{{category}}/{{method}}.parquet",
+        cq_items=P.interim("{category}", "cq_items.parquet"),
+        completions=P.completion("i2t", "{category}", "{method}"),
     output:
-        scores=f"{RESULTS}/scores/i2t/{{category}}/{{method}}.parquet",
-        summary=f"{RESULTS}/scores/i2t/{{category}}/{{method}}.json",
+        scores=P.scores("i2t", "{category}", "{method}"),
+        summary=P.scores("i2t", "{category}", "{method}", "json"),
     params:
         options=config["metrics"]["text"],
         missing_policy=config["metrics"]["missing_policy"],
@@ -17,7 +17,7 @@ rule score_text:
     resources:
         **job_resources("metrics"),
     log:
-        f"{LOGS}/score/i2t/{{category}}/{{method}}.log",
+        P.log("score", "i2t", "{category}", "{method}"),
     conda:
         "../envs/metrics.yaml"
     script:
@@ -26,11 +26,11 @@ rule score_text:
 
 rule score_image:
     input:
-        cq_items=f"{DATA}/interim/{{category}}/cq_items.parquet",
-        manifest=f"{RESULTS}/generated_images/{{category}}/{{method}}/manifest.parquet",
+        cq_items=P.interim("{category}", "cq_items.parquet"),
+        manifest=P.manifest("{category}", "{method}"),
     output:
-        scores=f"{RESULTS}/scores/t2i/{{category}}/{{method}}.parquet",
-        summary=f"{RESULTS}/scores/t2i/{{category}}/{{method}}.json",
+        scores=P.scores("t2i", "{category}", "{method}"),
+        summary=P.scores("t2i", "{category}", "{method}", "json"),
     params:
         options=config["metrics"]["image"],
         missing_policy=config["metrics"]["missing_policy"],
@@ -40,7 +40,7 @@ rule score_image:
     resources:
         **job_resources("metrics"),
     log:
-        f"{LOGS}/score/t2i/{{category}}/{{method}}.log",
+        P.log("score", "t2i", "{category}", "{method}"),
     conda:
         "../envs/metrics.yaml"
     script:

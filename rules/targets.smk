@@ -12,32 +12,32 @@
 
 rule downloads:
     input:
-        expand(f"{DATA}/raw/{{category}}/{{kind}}.jsonl.gz", category=CATEGORIES, kind=["reviews", "meta"]),
+        expand(P.raw("{category}", "{kind}"), category=CATEGORIES, kind=["reviews", "meta"]),
 
 
 rule parsed:
     input:
-        expand(f"{DATA}/interim/{{category}}/items.parquet", category=CATEGORIES),
+        expand(P.interim("{category}", "items.parquet"), category=CATEGORIES),
 
 
 rule images:
     input:
-        expand(f"{DATA}/interim/{{category}}/images.parquet", category=CATEGORIES),
+        expand(P.interim("{category}", "images.parquet"), category=CATEGORIES),
 
 
 rule rec_sets:
     input:
-        expand(f"{DATA}/interim/{{category}}/rec_items.parquet", category=CATEGORIES),
+        expand(P.interim("{category}", "rec_items.parquet"), category=CATEGORIES),
 
 
 rule samples:
     input:
-        expand(f"{DATA}/interim/{{category}}/{{sample}}_items.parquet", category=CATEGORIES, sample=["cq", "grpo"]),
+        expand(P.interim("{category}", f"{{sample}}_items.parquet"), category=CATEGORIES, sample=["cq", "grpo"]),
 
 
 rule splits:
     input:
-        expand(f"{DATA}/rec/{{category}}/{{category}}.inter", category=CATEGORIES),
+        expand(P.inter("{category}"), category=CATEGORIES),
 
 
 rule completions:
@@ -79,7 +79,7 @@ rule cqbench:
 
 rule features_all:
     input:
-        [f"{RESULTS}/features/{category}/{variant}" for category in CATEGORIES for variant in VARIANTS],
+        [P.features(category, variant) for category in CATEGORIES for variant in VARIANTS],
 
 
 rule recbench:

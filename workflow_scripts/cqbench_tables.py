@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.report.cqbench import cq_runs, write_cq_tables
+from mmpcbench.report.cqbench import write_cq_tables
 from mmpcbench.families import tables_of
 from mmpcbench.stage import start_stage
 
@@ -12,7 +12,7 @@ outputs = {"summary": snakemake.output.summary}
 for name in tables_of("cqbench"):
     outputs[name] = {form: snakemake.output[f"{name}_{form}"] for form in ("csv", "md", "tex")}
 write_cq_tables(
-    runs=cq_runs(snakemake.params.runs, snakemake.params.score_root),
+    runs=[dict(run) for run in snakemake.params.runs],
     outputs=outputs,
     bootstrap=dict(snakemake.params.bootstrap),
     methods=snakemake.params.methods,

@@ -7,7 +7,7 @@ from mmpcbench.report.recbench import write_recbench
 from mmpcbench.stage import start_stage
 
 start_stage(snakemake)
-results = [(category, variant, path) for (category, variant), path in zip(snakemake.params.runs, snakemake.input)]
+results = [(run["category"], run["variant"], run["path"]) for run in snakemake.params.runs]
 write_recbench(
     results=results,
     outputs=dict(snakemake.output.items()),

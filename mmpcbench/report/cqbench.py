@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -326,10 +325,3 @@ def write_radar(by_method_csv, task: str, methods: list[str], out_png, headers: 
     radar_chart(scores, metrics, [(headers or {}).get(m, m) for m in metrics],
                 f"CQBench {TASKS[task].label}: min-max normalised means (sum ≤ {len(metrics)})", out_png)
     return scores
-
-
-def cq_runs(specs: list[tuple[str, str, str, str]], score_root) -> list[dict]:
-    """``(task, category, method, kind)`` → run dicts with the score and summary paths under ``score_root``."""
-    root = Path(score_root)
-    return [{"task": t, "category": c, "method": m, "kind": k, "scores": root / t / c / f"{m}.parquet",
-             "summary": root / t / c / f"{m}.json"} for t, c, m, k in specs]
