@@ -153,7 +153,7 @@ def grpo_settings(wildcards):
 def grpo_reward_models(wildcards):
     """What the task's similarity reward loads: I→T the text encoder; T→I the diffusion pipeline and
     the CQBench CLIP encoder (with the image metrics' size option)."""
-    if wildcards.task == "i2t":
+    if families.TASKS[wildcards.task].completes == "text":
         return {"encoders": {"text": config["encoders"]["text"]}}
     image = config["metrics"]["image"]
     return {"diffusion": config["diffusion"], "clip": image["clip"], "image_options": {"size": image.get("size")}}
@@ -170,7 +170,7 @@ def grpo_base_files(wildcards):
 
 def grpo_task_files(wildcards):
     """What a task's reward needs besides the encoders: T→I paints, so the (tiny, demo) SD3 pipeline."""
-    return diffusion_files(wildcards) if wildcards.task == "t2i" else []
+    return diffusion_files(wildcards) if families.TASKS[wildcards.task].completes == "image" else []
 
 
 RESOURCE_KEYS = ("gpu", "mem_mb", "runtime", "cpus_per_task")
@@ -250,18 +250,17 @@ def cq_figure_outputs():
 
 def completion_of(wildcards):
     """What one method's completion of one task is: the I→T table or the T→I images' manifest."""
-    if wildcards.task == "i2t":
-        return P.completion("i2t", wildcards.category, wildcards.method)
+    if families.TASKS[wildcards.task].completes == "text":
+        return P.completion(wildcards.task, wildcards.category, wildcards.method)
     return P.manifest(wildcards.category, wildcards.method)
 
 
 def truth_embeddings_of(wildcards):
-    modality = "text" if wildcards.task == "i2t" else "image"
-    return P.embedding(wildcards.category, modality)
+    return P.embedding(wildcards.category, families.TASKS[wildcards.task].completes)
 
 
 def completion_encoder(wildcards):
-    return config["encoders"]["text" if wildcards.task == "i2t" else "image"]
+    return config["encoders"][families.TASKS[wildcards.task].completes]
 
 
 def variant_inputs(wildcards):
@@ -320,7 +319,7 @@ def grpo_pairs():
                 spec = {"task": task, "before": before, "after": after, "category": category,
                         "before_scores": P.scores(task, category, before),
                         "after_scores": P.scores(task, category, after)}
-                if task == "i2t":
+                if families.TASKS[task].completes == "text":  # the I→T reward's metric: encoder cosine
                     spec.update(cq_items=P.interim(category, "cq_items.parquet"),
                                 before_embeddings=P.completion_embedding("i2t", category, before),
                                 after_embeddings=P.completion_embedding("i2t", category, after),

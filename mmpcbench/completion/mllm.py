@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from mmpcbench.completion.answers import completion_text, parse_answer
 from mmpcbench.cost import count, loading
-from mmpcbench.families import MLLM_FAMILIES, resolve
+from mmpcbench.families import MLLM_FAMILIES, TASKS, resolve
 from mmpcbench.io import write_parquet
 from mmpcbench.models import offline_hint, torch_dtype
 from mmpcbench.seeds import derive_seed
@@ -94,13 +94,12 @@ def load_mllm(entry: dict, device: str | None = None):
 
 
 def conversation(task: str, prompt: str, text: str | None = None, image: Image.Image | None = None) -> list[dict]:
-    """The chat messages for one item: I→T shows the image and asks; T→I gives the product text."""
-    if task == "i2t":
+    """The chat messages for one item: a task given the image (I→T) shows it and asks; one given the
+    text (T→I) puts the product text into the prompt."""
+    if TASKS[task].given == "image":
         content = [{"type": "image", "image": image}, {"type": "text", "text": prompt}]
-    elif task == "t2i":
-        content = [{"type": "text", "text": prompt.replace("{text}", text or "")}]
     else:
-        raise ValueError(f"unknown task {task!r}; known: ['i2t', 't2i']")
+        content = [{"type": "text", "text": prompt.replace("{text}", text or "")}]
     return [{"role": "user", "content": content}]
 
 
@@ -247,7 +246,7 @@ def _shard_inputs(request: CompletionRequest, shard: pl.DataFrame, data_root) ->
     conversations, unusable = [], {}
     for row in shard.iter_rows(named=True):
         image = None
-        if request.task == "i2t":
+        if TASKS[request.task].given == "image":
             try:
                 with Image.open(Path(data_root) / row["image_path"]) as opened:
                     image = opened.convert("RGB")

@@ -11,6 +11,7 @@ from mmpcbench.completion.borrow import borrowed_images, borrowed_texts
 from mmpcbench.completion.methods import borrowing_method
 from mmpcbench.cost import count
 from mmpcbench.encoders import encode_images, encode_texts
+from mmpcbench.families import TASKS
 from mmpcbench.io import write_parquet
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,10 @@ def complete_by_borrowing(
         raise ValueError(f"completion method {method!r} needs the input(s) {absent}; given: {sorted(inputs)}")
     items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"]).sort("parent_asin")
     sources = chosen.sources(items, seed, inputs)
-    if task == "i2t":
+    if TASKS[task].completes == "text":
         frame = borrowed_texts(items, sources, method)
-    elif task == "t2i":
-        frame = borrowed_images(items, sources, method, data_root, image_folder, results_root)
     else:
-        raise ValueError(f"unknown task {task!r}; known: ['i2t', 't2i']")
+        frame = borrowed_images(items, sources, method, data_root, image_folder, results_root)
     moved = int((sources != items["parent_asin"]).fill_null(True).sum())
     log.info("%s %s: %d items, %d completed from another item or left empty", task, method, frame.height, moved)
     write_parquet(frame, out_path)

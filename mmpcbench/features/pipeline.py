@@ -26,6 +26,8 @@ import polars as pl
 from mmpcbench.cost import count
 from mmpcbench.encoders import l2_normalise
 from mmpcbench.families import IMPUTATIONS, TASKS
+
+SOURCE_COLUMN = {"text": "text", "image": "image_path"}  # where a completion table holds each modality
 from mmpcbench.features.build import aligned, parse_variant, variant_features
 from mmpcbench.io import atomic_path, sha256_file, write_json, write_parquet
 
@@ -65,11 +67,9 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
         source = item["source_asin"]
         if source is not None and source in lookup:
             vectors[row], statuses[row] = lookup[source], "borrowed"
-        elif task == "i2t" and item["text"] is not None:
+        elif item.get(SOURCE_COLUMN[TASKS[task].completes]) is not None:
             to_encode.append(row)
-        elif task == "t2i" and item.get("image_path") is not None:
-            to_encode.append(row)
-    if to_encode and task == "i2t":
+    if to_encode and TASKS[task].completes == "text":
         matrix = encode_texts([frame["text"][row] for row in to_encode], spec)
         for row, vector in zip(to_encode, matrix):
             vectors[row], statuses[row] = vector, "encoded"
@@ -123,7 +123,7 @@ def write_features(*, variant: str, item_map_path, text_path, image_path, comple
     if task is not None and method not in IMPUTATIONS:
         frame = pl.read_parquet(completion_path)
         completion = aligned(frame.select("parent_asin", "embedding"), item_ids, f"{variant} features")
-        if image_normalise and task == "t2i":
+        if image_normalise and TASKS[task].completes == "image":
             completion = (l2_normalise(completion[0]), completion[1])
         joined = item_ids.join(frame, left_on="original_id", right_on="parent_asin", how="left")
         status_counts = dict(joined.group_by("status").len().sort("status").iter_rows())

@@ -39,13 +39,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from mmpcbench.families import TASKS
 from mmpcbench.grpo.rewards import FormatReward, ImageSimilarityReward, TextSimilarityReward, parsed_answers
 from mmpcbench.io import atomic_path, provenance, write_json, write_parquet
 from mmpcbench.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
-TASKS = ("i2t", "t2i")
 # what this stage sets itself; everything else of GRPOConfig comes from the ``trainer`` settings
 FIXED = ("output_dir", "seed", "logging_steps", "save_steps", "save_strategy", "report_to", "use_cpu")
 LOG_COLUMNS = {"loss": "loss", "grad_norm": "grad_norm", "learning_rate": "learning_rate", "reward": "reward",
@@ -86,9 +86,10 @@ def pool_rows(task: str, prompt: str, pool: pl.DataFrame, data_root) -> tuple[li
             log.warning("%s: cover cannot be read (%s): skipped", item["parent_asin"], error)
             skipped["unreadable_cover"] += 1
             continue
-        row = {"prompt": training_prompt(task, prompt, text if task == "t2i" else None),
+        shows_image = TASKS[task].given == "image"
+        row = {"prompt": training_prompt(task, prompt, None if shows_image else text),
                "parent_asin": item["parent_asin"], "reference_text": text, "cover_path": str(path)}
-        if task == "i2t":
+        if shows_image:
             row["image"] = cover
         rows.append(row)
     return rows, skipped
@@ -121,13 +122,13 @@ def build_rewards(task: str, answer_key: str, rewards: dict, encoders: dict, dif
                   image_options: dict | None = None, seed: int = 0) -> list:
     """The task's rewards, loaded once: format, similarity, and the parse-rate probe (weight 0)."""
     format_reward = FormatReward(answer_key, rewards.get("format_scale", 1.0))
-    if task == "i2t":
+    if task not in TASKS:
+        raise GRPOSettingsError(f"unknown GRPO task {task!r}; known: {list(TASKS)}")
+    if TASKS[task].completes == "text":
         similarity = TextSimilarityReward(answer_key, encoders["text"], rewards.get("text_scale", 2.0))
-    elif task == "t2i":
+    else:
         similarity = ImageSimilarityReward(answer_key, diffusion, clip, rewards.get("image_scale", 4.0),
                                            rewards.get("n_images", 4), seed, image_options=image_options)
-    else:
-        raise GRPOSettingsError(f"unknown GRPO task {task!r}; known: {list(TASKS)}")
     return [format_reward, similarity, ParseRate(answer_key)]
 
 
