@@ -214,78 +214,34 @@ def reward_log(history: list[dict], reward_names: list[str]) -> pl.DataFrame:
 
 
 def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl.DataFrame, data_root, out_dir,
-               settings: dict, rewards: list | None = None, encoders: dict | None = None, diffusion: dict | None = None,
-               clip: dict | None = None, image_options: dict | None = None, learning_rate: float | None = None,
-               callbacks: list | None = None) -> dict:
+               settings: dict, rewards: list, learning_rate: float | None = None, callbacks: list | None = None) -> dict:
     """Train one LoRA adapter for ``task`` on ``pool`` (see the module docstring); write the adapter, the
     reward log and ``grpo.json`` under ``out_dir``; return the record. ``settings``: ``lora`` (r, alpha,
     dropout, target_modules), ``num_generations``, ``learning_rate``, ``save_steps``, ``seed``,
     ``heldout_share``, ``device``, ``plateau`` (window, patience, min_delta; null: off), ``rewards``
-    (scales, n_images) and ``trainer`` (GRPOConfig). ``rewards``: already loaded reward callables
-    (else built from ``encoders``/``diffusion``/``clip``); ``callbacks``: more TrainerCallbacks."""
+    (scales, n_images) and ``trainer`` (GRPOConfig). ``rewards``: the loaded reward callables
+    (:func:`build_rewards`); ``callbacks``: more TrainerCallbacks."""
     from datasets import Dataset
-    from peft import LoraConfig, set_peft_model_state_dict
-    from safetensors.torch import load_file
-    from transformers import TrainerState
-    from transformers.trainer_utils import get_last_checkpoint
-    from trl import GRPOTrainer
-
-    from mmpcbench.completion.mllm import load_mllm
 
     started = time.time()
     if task not in TASKS:
         raise GRPOSettingsError(f"unknown GRPO task {task!r}; known: {list(TASKS)}")
     out = Path(out_dir)
-    seed = settings.get("seed", 0)
     lr = learning_rate if learning_rate is not None else settings.get("learning_rate", 1e-5)
-    stamp = run_stamp(task=task, entry=entry, prompt=prompt, answer_key=answer_key, pool=pool, settings=settings,
-                      learning_rate=lr)
-    known = json.loads((out / "settings.json").read_text()) if (out / "settings.json").exists() else None
-    if (out / "checkpoints").exists() and known != stamp:
-        log.info("%s: checkpoints of other (or unrecorded) settings; training from the start", out)
-        shutil.rmtree(out / "checkpoints")
-    with atomic_path(out / "settings.json") as tmp:
-        tmp.write_text(json.dumps(stamp, sort_keys=True, indent=1))
+    _stamp_run(out, run_stamp(task=task, entry=entry, prompt=prompt, answer_key=answer_key, pool=pool,
+                              settings=settings, learning_rate=lr))
     rows, skipped = pool_rows(task, prompt, pool, data_root)
-    train_rows, heldout_rows = split_heldout(rows, settings.get("heldout_share", 0.1), seed)
+    train_rows, heldout_rows = split_heldout(rows, settings.get("heldout_share", 0.1), settings.get("seed", 0))
     if not train_rows:
         raise ValueError(f"GRPO {task}: no usable pool item (skipped: {skipped})")
-    device = settings.get("device", "cpu")
-    config = grpo_config(settings.get("trainer", {}), out / "checkpoints", seed, settings.get("save_steps", 50), device,
-                         settings.get("num_generations", 16), lr)
-    rewards = rewards or build_rewards(task, answer_key, settings.get("rewards", {}), encoders or {}, diffusion or {},
-                                       clip or {}, image_options, seed)
-    if config.reward_weights is None:  # the probe only logs: weight 0; every real reward counts once
-        config.reward_weights = [0.0 if isinstance(r, ParseRate) else 1.0 for r in rewards]
-    model, processor = load_mllm(entry, device=device)
-    lora = settings["lora"]  # the config's grpo.lora (every key required there)
-    peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
-                             target_modules=lora["target_modules"], task_type="CAUSAL_LM")
-    plateau_settings = settings.get("plateau")
-    plateau = PlateauStop(**plateau_settings) if plateau_settings else None
-    trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=config, train_dataset=Dataset.from_list(train_rows),
-                          processing_class=processor, peft_config=peft_config,
-                          callbacks=[*([plateau_callback(plateau)] if plateau else []), *(callbacks or [])] or None)
-    checkpoint = get_last_checkpoint(str(out / "checkpoints")) if (out / "checkpoints").is_dir() else None
-    state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json")) if checkpoint else None
-    if state is not None and 0 < config.max_steps <= state.global_step:
-        # the run reached its length before its job ended (killed after the last checkpoint): the adapter
-        # and the log are the checkpoint's; resuming would train past max_steps
-        log.info("%s already reached max_steps %d: its adapter and log are kept", checkpoint, config.max_steps)
-        set_peft_model_state_dict(trainer.model, load_file(str(Path(checkpoint) / "adapter_model.safetensors")))
-        trainer.state = state
-    else:
-        if checkpoint:
-            log.info("resuming from %s", checkpoint)
-        trainer.train(resume_from_checkpoint=checkpoint)
+    trainer, config, plateau = _trainer(entry, settings, rewards, train_rows, out / "checkpoints", lr, callbacks)
+    checkpoint = _train_or_keep(trainer, out / "checkpoints", config.max_steps)
     heldout_reward = None
     if heldout_rows and settings.get("evaluate_heldout", True):  # what chooses between learning rates
-        metrics = trainer.evaluate(eval_dataset=Dataset.from_list(heldout_rows))
-        heldout_reward = metrics.get("eval_reward")
+        heldout_reward = trainer.evaluate(eval_dataset=Dataset.from_list(heldout_rows)).get("eval_reward")
     names = [getattr(r, "__name__", type(r).__name__) for r in rewards]
     history = reward_log(trainer.state.log_history, [n for n in names if n != "parse_rate_probe"])
-    adapter = out / "adapter"
-    with atomic_path(adapter) as tmp:
+    with atomic_path(out / "adapter") as tmp:
         trainer.model.save_pretrained(str(tmp))
     write_parquet(history, out / "reward_log.parquet")
     steps = int(trainer.state.global_step)
@@ -297,7 +253,7 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
         "heldout": [r["parent_asin"] for r in heldout_rows], "heldout_reward": heldout_reward,
         "settings": {key: value for key, value in settings.items() if key != "trainer"},
         "trainer": {key: getattr(config, key) for key in sorted(settings.get("trainer", {}))},
-        "reward_names": names, "provenance": provenance(started=started, device=device),
+        "reward_names": names, "provenance": provenance(started=started, device=settings.get("device", "cpu")),
     }
     write_json(out / "grpo.json", record)
     last = history.tail(1).to_dicts()[0] if history.height else {}
@@ -305,6 +261,65 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
              "skipped %s", task, lr, steps, stop, last.get("reward"), last.get("parse_rate"), len(train_rows),
              len(heldout_rows), skipped)
     return record
+
+
+def _stamp_run(out: Path, stamp: dict) -> None:
+    """Record what the run in ``out`` depends on; checkpoints of other (or unrecorded) settings go."""
+    known = json.loads((out / "settings.json").read_text()) if (out / "settings.json").exists() else None
+    if (out / "checkpoints").exists() and known != stamp:
+        log.info("%s: checkpoints of other (or unrecorded) settings; training from the start", out)
+        shutil.rmtree(out / "checkpoints")
+    with atomic_path(out / "settings.json") as tmp:
+        tmp.write_text(json.dumps(stamp, sort_keys=True, indent=1))
+
+
+def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, checkpoints: Path, lr: float,
+             callbacks: list | None):
+    """TRL's ``GRPOTrainer`` over the base model with the LoRA adapter of ``settings``; its config and
+    the plateau stop (None when off)."""
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import GRPOTrainer
+
+    from mmpcbench.completion.mllm import load_mllm
+
+    device = settings.get("device", "cpu")
+    config = grpo_config(settings.get("trainer", {}), checkpoints, settings.get("seed", 0), settings.get("save_steps", 50),
+                         device, settings.get("num_generations", 16), lr)
+    if config.reward_weights is None:  # the probe only logs: weight 0; every real reward counts once
+        config.reward_weights = [0.0 if isinstance(r, ParseRate) else 1.0 for r in rewards]
+    model, processor = load_mllm(entry, device=device)
+    lora = settings["lora"]  # the config's grpo.lora (every key required there)
+    peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                             target_modules=lora["target_modules"], task_type="CAUSAL_LM")
+    plateau = PlateauStop(**settings["plateau"]) if settings.get("plateau") else None
+    trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=config, train_dataset=Dataset.from_list(train_rows),
+                          processing_class=processor, peft_config=peft_config,
+                          callbacks=[*([plateau_callback(plateau)] if plateau else []), *(callbacks or [])] or None)
+    return trainer, config, plateau
+
+
+def _train_or_keep(trainer, checkpoints: Path, max_steps: int) -> str | None:
+    """Train, resuming from the last checkpoint in ``checkpoints`` if any; a checkpoint that already
+    reached ``max_steps`` (killed after it) gives the adapter and state as they are. The checkpoint."""
+    from safetensors.torch import load_file
+    from transformers import TrainerState
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from peft import set_peft_model_state_dict
+
+    checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json")) if checkpoint else None
+    if state is not None and 0 < max_steps <= state.global_step:
+        # resuming would train past max_steps
+        log.info("%s already reached max_steps %d: its adapter and log are kept", checkpoint, max_steps)
+        set_peft_model_state_dict(trainer.model, load_file(str(Path(checkpoint) / "adapter_model.safetensors")))
+        trainer.state = state
+    else:
+        if checkpoint:
+            log.info("resuming from %s", checkpoint)
+        trainer.train(resume_from_checkpoint=checkpoint)
+    return checkpoint
 
 
 def run_stamp(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl.DataFrame, settings: dict,
