@@ -170,3 +170,27 @@ def test_bertscore_of_a_pair_does_not_depend_on_its_batch_mates(bert):
     alone = [float(bert.scorer.score([h], [r], batch_size=1)[2][0]) for r, h in zip(refs, hyps)]
     assert batched == pytest.approx(alone, abs=1e-5)
     assert bert.f1(refs[:1], hyps[:1])[0] == pytest.approx(batched[0], abs=1e-6)
+
+
+def test_bertscore_is_the_same_under_any_hash_seed(tmp_path):
+    """The texts are batched in an order that does not depend on the process's set order: two
+    processes with other hash seeds give the same bits (equal-length texts used to swap batches)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from mmpcbench.metrics.text import BertScorer\n"
+        f"scorer = BertScorer(**{MINILM!r})\n"
+        "words = ['red', 'blue', 'toy', 'car', 'lamp', 'mug', 'kit', 'set', 'box', 'pen']\n"
+        "refs = [' '.join(words[(i + k) % 10] for k in range(3 + i % 4)) for i in range(30)]\n"
+        "hyps = [' '.join(words[(2 * i + k) % 10] for k in range(2 + i % 5)) for i in range(30)]\n"
+        "np.save(sys.argv[1], scorer.f1(refs, hyps))\n"
+    )
+    runs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"f1_{seed}.npy"
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, capture_output=True,
+                       env={"PYTHONHASHSEED": seed, "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+        runs.append(np.load(out))
+    assert np.array_equal(runs[0], runs[1])

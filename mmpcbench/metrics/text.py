@@ -234,7 +234,9 @@ class BertScorer:
         idf_dict = defaultdict(lambda: 1.0)  # bert-score without idf: every token 1, [CLS]/[SEP] 0
         idf_dict[tokenizer.sep_token_id] = 0
         idf_dict[tokenizer.cls_token_id] = 0
-        sentences = sorted(set(references) | set(hypotheses), key=len, reverse=True)
+        # longest first, ties by the text itself: a set's order changes with the process's hash seed, and
+        # a batch's padding changes the model's float32 sums (up to 4e-8 F1 between reruns otherwise)
+        sentences = sorted(set(references) | set(hypotheses), key=lambda s: (-len(s), s))
         stats = {}
         for start in range(0, len(sentences), self.batch_size):
             batch = sentences[start : start + self.batch_size]
