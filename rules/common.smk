@@ -12,6 +12,7 @@ from mmpcbench.completion.pipeline import task_request
 from mmpcbench.config import adapter_entries, validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
 from mmpcbench.features.build import ORIGINAL
+from mmpcbench.grpo.pipeline import job_settings
 from mmpcbench.paths import Layout
 from mmpcbench.report.recbench import per_recommender_tables
 
@@ -146,8 +147,8 @@ def grpo_adapter(task, base):
 
 
 def grpo_settings(wildcards):
-    """The GRPO settings a training job uses (not its resources: a new time limit retrains nothing)."""
-    return {key: value for key, value in config["grpo"].items() if key not in ("resources", "tasks", "base")}
+    """The GRPO settings a training job uses (mmpcbench.grpo.pipeline.job_settings)."""
+    return job_settings(config["grpo"])
 
 
 def grpo_reward_models(wildcards):

@@ -74,5 +74,5 @@ def task_request(completion: dict, task: str) -> dict:
     """What one task's completion job needs of the ``completion`` config (so that a change elsewhere in
     it — another model, the other task's prompt — reruns nothing)."""
     return {"prompt": completion["prompts"][task], "answer_key": completion["answer_keys"][task],
-            "failure_policy": completion.get("failure_policy", "raw"), "shard_size": completion.get("shard_size", 256),
-            "seed": completion.get("seed", 0)}
+            "failure_policy": completion["failure_policy"], "shard_size": completion["shard_size"],
+            "seed": completion["seed"]}

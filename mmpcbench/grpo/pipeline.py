@@ -15,21 +15,28 @@ SETTING_KEYS = ("num_generations", "save_steps", "seed", "heldout_share", "lora"
                 "device")
 
 
+def job_settings(grpo: dict) -> dict:
+    """What a ``grpo_train`` job uses of the config's ``grpo`` section — the one place that filters it
+    (not its resources, tasks or base: a new time limit or another task retrains nothing):
+    ``learning_rates`` and the training ``settings``."""
+    return {"learning_rates": grpo["learning_rates"], "settings": {key: grpo[key] for key in SETTING_KEYS if key in grpo}}
+
+
 def train_task(*, task: str, entry: dict, request: dict, grpo: dict, reward_models: dict, pool_paths: list, data_root,
                out_dir) -> dict:
     """Train the adapters of one task (``request``: the ``complete`` stage's prompt and answer key of the
     task, :func:`mmpcbench.completion.pipeline.task_request`) on the GRPO pools of every category
-    (``grpo.learning_rates``: one run each, the best on the held-out tenth kept). ``reward_models``:
+    (``grpo``: :func:`job_settings`; one run per learning rate, the best on the held-out tenth kept). ``reward_models``:
     I→T ``encoders`` (``text``); T→I ``diffusion``, ``clip`` and ``image_options``; they run on the
     training device (``grpo.device``)."""
     pool = pl.concat([pl.read_parquet(path, columns=["parent_asin", "text", "image_path"]) for path in pool_paths])
-    device = grpo["device"]
+    settings = grpo["settings"]
+    device = settings["device"]
     encoders = {name: {**spec, "device": device} for name, spec in reward_models.get("encoders", {}).items()}
     clip = {**reward_models["clip"], "device": device} if "clip" in reward_models else {}
-    settings = {key: grpo[key] for key in SETTING_KEYS if key in grpo}
-    rewards = build_rewards(task, request["answer_key"], grpo.get("rewards", {}), encoders,
+    rewards = build_rewards(task, request["answer_key"], settings.get("rewards", {}), encoders,
                             reward_models.get("diffusion", {}), clip, reward_models.get("image_options"),
-                            grpo.get("seed", 0))
+                            settings["seed"])
     log.info("GRPO %s on %s: %d pool items from %d categories, learning rates %s", task, entry.get("model"),
              pool.height, len(pool_paths), grpo["learning_rates"])
     return train_grpo_runs(out_dir=Path(out_dir), learning_rates=grpo["learning_rates"], task=task, entry=entry,
