@@ -75,6 +75,38 @@ def load_features(folder: Path, n_items: int) -> tuple[torch.Tensor | None, torc
     return out[0], out[1]
 
 
+def _seed_runs(name, data, text, image, point: dict, seeds, settings: dict, device: str) -> list[dict]:
+    """One training run per seed of recommender ``name`` at grid point ``point``."""
+    runs = []
+    for seed in seeds:
+        model = build(name, data, text, image, point, seed)
+        run = train(model, data, settings, seed, device)
+        count(runs=1)
+        if hasattr(model, "item_graph_hash"):
+            run["item_graph_hash"] = model.item_graph_hash()
+        runs.append(run)
+    return runs
+
+
+def _grid_search(name, data, text, image, points: list[dict], seeds, settings: dict, device: str,
+                 select_on: str) -> dict:
+    """Every grid point's seed runs on one rate's features; the point kept by ``select_on`` with its
+    runs, test and validation means and stds, the all-zero feature rows and the grid's scores."""
+    zero_rows = {modality: int((feat.abs().sum(1) == 0).sum()) for modality, feat in (("text", text), ("image", image))
+                 if feat is not None}
+    searched = []
+    for point in points:
+        runs = _seed_runs(name, data, text, image, point, seeds, settings, device)
+        chosen_mean, _ = summarise(runs, select_on)
+        searched.append((chosen_mean[settings["valid_metric"]], point, runs))
+    _, point, runs = searched[int(np.argmax([score for score, _, _ in searched]))]
+    test_mean, test_std = summarise(runs, "test")
+    valid_mean, valid_std = summarise(runs, "valid")
+    return {"params": point, "runs": runs, "test_mean": test_mean, "test_std": test_std, "valid_mean": valid_mean,
+            "valid_std": valid_std, "zero_feature_rows": zero_rows,
+            "grid": [{"params": p, f"{select_on}_mean": s} for s, p, _ in searched]}
+
+
 def train_variant(*, inter_path, item_map_path, features_dir, rates: list[float], recommenders: dict, settings: dict,
                   seeds: list[int], out_path, device: str = "cpu", select_on: str = "valid") -> dict:
     """Train every recommender of ``recommenders`` (name → ``{params, grid}``) on one variant's features
@@ -100,34 +132,13 @@ def train_variant(*, inter_path, item_map_path, features_dir, rates: list[float]
         result["features"] = {key: made[key] for key in ("modalities", "image_normalise") if key in made}
     for name, spec in recommenders.items():
         points = grid_points({**defaults(name), **spec.get("params", {})}, spec.get("grid", {}))
-        by_rate = {}
+        by_rate = result["recommenders"][name] = {}
         for rate, (text, image) in features.items():
-            zero_rows = {name: int((feat.abs().sum(1) == 0).sum()) for name, feat in (("text", text), ("image", image))
-                         if feat is not None}
-            searched = []
-            for point in points:
-                runs = []
-                for seed in seeds:
-                    model = build(name, data, text, image, point, seed)
-                    run = train(model, data, settings, seed, device)
-                    count(runs=1)
-                    if hasattr(model, "item_graph_hash"):
-                        run["item_graph_hash"] = model.item_graph_hash()
-                    runs.append(run)
-                chosen_mean, _ = summarise(runs, select_on)
-                searched.append((chosen_mean[settings["valid_metric"]], point, runs))
-            best_index = int(np.argmax([score for score, _, _ in searched]))
-            _, point, runs = searched[best_index]
-            test_mean, test_std = summarise(runs, "test")
-            valid_mean, valid_std = summarise(runs, "valid")
-            by_rate[str(float(rate))] = {
-                "params": point, "runs": runs, "test_mean": test_mean, "test_std": test_std,
-                "valid_mean": valid_mean, "valid_std": valid_std, "zero_feature_rows": zero_rows,
-                "grid": [{"params": p, f"{select_on}_mean": s} for s, p, _ in searched],
-            }
-            log.info("%s rate %s: test %s %.4f ± %.4f over %d seeds", name, rate, settings["valid_metric"],
-                     test_mean[settings["valid_metric"]], test_std[settings["valid_metric"]], len(seeds))
-        result["recommenders"][name] = by_rate
+            entry = by_rate[str(float(rate))] = _grid_search(name, data, text, image, points, seeds, settings, device,
+                                                             select_on)
+            metric = settings["valid_metric"]
+            log.info("%s rate %s: test %s %.4f ± %.4f over %d seeds", name, rate, metric, entry["test_mean"][metric],
+                     entry["test_std"][metric], len(seeds))
     result["provenance"] = provenance(started=started, device=device)
     write_json(out_path, result)
     return result
