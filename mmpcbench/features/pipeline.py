@@ -96,6 +96,40 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
     return out
 
 
+def _truth_features(item_ids: pl.DataFrame, paths: dict, modalities, image_normalise: bool) -> dict[str, np.ndarray]:
+    """The items' own embeddings of each of ``modalities`` in itemID order (every item must have one);
+    image rows L2-normalised when ``image_normalise``."""
+    truth = {}
+    for modality, path in paths.items():
+        if modality not in modalities:
+            continue
+        truth[modality], available = aligned(pl.read_parquet(path), item_ids, f"{modality} embeddings")
+        if not available.all():
+            raise ValueError(f"{modality} ground-truth embeddings: {(~available).sum()} items have none")
+    if image_normalise and "image" in truth:
+        truth["image"] = l2_normalise(truth["image"])
+    return truth
+
+
+def _completion_features(variant: str, item_ids: pl.DataFrame, completion_path, normalise: bool):
+    """(matrix, available) of a completion method's embeddings in itemID order (rows L2-normalised when
+    ``normalise``), and how many items had each completion status."""
+    frame = pl.read_parquet(completion_path)
+    completion = aligned(frame.select("parent_asin", "embedding"), item_ids, f"{variant} features")
+    if normalise:
+        completion = (l2_normalise(completion[0]), completion[1])
+    joined = item_ids.join(frame, left_on="original_id", right_on="parent_asin", how="left")
+    return completion, dict(joined.group_by("status").len().sort("status").iter_rows())
+
+
+def _write_matrix(path: Path, matrix: np.ndarray) -> dict:
+    """``matrix`` as float32 ``.npy`` at ``path`` (atomically); its shape and hash for the manifest."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, np.ascontiguousarray(matrix, dtype=np.float32))
+    return {"shape": list(matrix.shape), "sha256": sha256_file(path)[:16]}
+
+
 def write_features(*, variant: str, item_map_path, text_path, image_path, completion_path, rates: list[float],
                    seed: int, missing_completion: str, out_dir, manifest_path, image_normalise: bool = False,
                    modalities: tuple[str, ...] = ("text", "image")) -> dict:
@@ -109,37 +143,18 @@ def write_features(*, variant: str, item_map_path, text_path, image_path, comple
         raise ValueError(f"variant {variant!r} replaces the {TASKS[task].completes} features, which are not among the "
                          f"configured modalities {list(modalities)}")
     item_ids = pl.read_csv(item_map_path, schema_overrides={"original_id": pl.String})
-    truth, available = {}, {}
-    for modality, path in (("text", text_path), ("image", image_path)):
-        if modality not in modalities:
-            continue
-        truth[modality], available[modality] = aligned(pl.read_parquet(path), item_ids, f"{modality} embeddings")
-        if not available[modality].all():
-            raise ValueError(f"{modality} ground-truth embeddings: {(~available[modality]).sum()} items have none")
-    if image_normalise and "image" in truth:
-        truth["image"] = l2_normalise(truth["image"])
-    completion = None
-    status_counts = {}
+    truth = _truth_features(item_ids, {"text": text_path, "image": image_path}, modalities, image_normalise)
+    completion, status_counts = None, {}
     if task is not None and method not in IMPUTATIONS:
-        frame = pl.read_parquet(completion_path)
-        completion = aligned(frame.select("parent_asin", "embedding"), item_ids, f"{variant} features")
-        if image_normalise and TASKS[task].completes == "image":
-            completion = (l2_normalise(completion[0]), completion[1])
-        joined = item_ids.join(frame, left_on="original_id", right_on="parent_asin", how="left")
-        status_counts = dict(joined.group_by("status").len().sort("status").iter_rows())
+        completion, status_counts = _completion_features(variant, item_ids, completion_path,
+                                                         image_normalise and TASKS[task].completes == "image")
     built = variant_features(variant, truth, rates, seed, completion, missing_completion)
     record = {"variant": variant, "task": task, "method": method, "n_items": item_ids.height, "seed": seed,
               "missing_completion_policy": missing_completion, "completion_status": status_counts,
               "modalities": list(truth), "image_normalise": bool(image_normalise), "rates": {}}
     for rate, feats in built.items():
-        folder = Path(out_dir) / rate_folder(rate)
-        files = {}
-        for modality in truth:
-            path = folder / f"{modality}_feat.npy"
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as handle:
-                    np.save(handle, np.ascontiguousarray(feats[modality], dtype=np.float32))
-            files[modality] = {"shape": list(feats[modality].shape), "sha256": sha256_file(path)[:16]}
+        files = {modality: _write_matrix(Path(out_dir) / rate_folder(rate) / f"{modality}_feat.npy", feats[modality])
+                 for modality in truth}
         record["rates"][str(float(rate))] = {"masked": feats["masked"], "missing_completion": feats["missing_completion"],
                                             "files": files}
         if feats["missing_completion"]:
