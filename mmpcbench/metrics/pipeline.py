@@ -97,6 +97,40 @@ def _open_rgb(path: Path) -> np.ndarray | None:
         return None
 
 
+def _image_pairs(chunk: list[dict], data_root, results_root, missing_policy: str) -> tuple[list, list, list]:
+    """The (reference, generated) images of a chunk of joined rows, and each pair's status: an
+    unreadable reference is a small black image without a pair; a missing generated image is a grey
+    one under the ``zero`` policy, None otherwise."""
+    refs, gens, statuses = [], [], []
+    for row in chunk:
+        ref = _open_rgb(Path(data_root) / row["image_path"])
+        gen = _open_rgb(Path(results_root) / row["generated_path"]) if row["generated_path"] else None
+        if ref is None:
+            status = "reference_unreadable"
+            ref, gen = np.zeros((8, 8, 3), np.uint8), None
+        elif gen is None:
+            status = "missing"
+            if missing_policy == "zero":
+                gen = np.full_like(ref, GREY[0])
+        else:
+            status = "scored"
+        refs.append(ref)
+        gens.append(gen)
+        statuses.append(status)
+    return refs, gens, statuses
+
+
+def _update_fid(accumulator: FidAccumulator, refs: list, gens: list, scored: list[bool], features: dict) -> None:
+    """Add a chunk's scored pairs to FID: the CLIP-slot features already computed (``features: encoder``)
+    or the images themselves (Inception)."""
+    if accumulator.features == "encoder":  # the CLIP-slot features of the pairs with a generated image
+        present = [g is not None for g in gens]
+        rows_scored = np.array([ok for ok, p in zip(scored, present) if p], dtype=bool)
+        accumulator.update_features(features["reference"][rows_scored], features["generated"][rows_scored])
+    else:
+        accumulator.update([r for r, ok in zip(refs, scored) if ok], [g for g, ok in zip(gens, scored) if ok])
+
+
 def score_image_file(cq_items_path, manifest_path, data_root, results_root, out_path, summary_path, options: dict,
                      missing_policy: str = "zero", labels: dict | None = None, chunk_size: int = 64) -> pl.DataFrame:
     """Score one method's T→I images against the CQ items' covers; write per-item scores + summary (FID
@@ -117,32 +151,11 @@ def score_image_file(cq_items_path, manifest_path, data_root, results_root, out_
     rows, parts = joined.to_dicts(), []
     for start in range(0, len(rows), chunk_size):
         chunk = rows[start : start + chunk_size]
-        refs, gens, statuses = [], [], []
-        for row in chunk:
-            ref = _open_rgb(Path(data_root) / row["image_path"])
-            gen = _open_rgb(Path(results_root) / row["generated_path"]) if row["generated_path"] else None
-            if ref is None:
-                status = "reference_unreadable"
-                ref, gen = np.zeros((8, 8, 3), np.uint8), None
-            elif gen is None:
-                status = "missing"
-                if missing_policy == "zero":
-                    gen = np.full_like(ref, GREY[0])
-            else:
-                status = "scored"
-            refs.append(ref)
-            gens.append(gen)
-            statuses.append(status)
+        refs, gens, statuses = _image_pairs(chunk, data_root, results_root, missing_policy)
         features: dict = {}
         scores = image_scores(refs, gens, lpips_scorer=lpips_scorer, clip_encoder=encoder, keep_features=features,
                               **{k: v for k, v in options.items() if k != "fid"})
-        scored = [s == "scored" for s in statuses]
-        if accumulator.features == "encoder":  # the CLIP-slot features of the pairs with a generated image
-            present = [g is not None for g in gens]
-            rows_scored = np.array([ok for ok, p in zip(scored, present) if p], dtype=bool)
-            accumulator.update_features(features["reference"][rows_scored], features["generated"][rows_scored])
-        else:
-            accumulator.update([r for r, ok in zip(refs, scored) if ok], [g for g, ok in zip(gens, scored) if ok])
+        _update_fid(accumulator, refs, gens, [s == "scored" for s in statuses], features)
         parts.append(pl.concat([
             pl.DataFrame({"parent_asin": [r["parent_asin"] for r in chunk],
                           "generation_status": [r["generation_status"] or "no_completion" for r in chunk],
