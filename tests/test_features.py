@@ -7,7 +7,7 @@ import pytest
 from mmpcbench.features.build import (
     FeatureError, aligned, imputed, mask_for, parse_variant, replaced, variant_features,
 )
-from mmpcbench.features.pipeline import write_features
+from mmpcbench.features.pipeline import FeaturePlan, write_features
 
 
 def embeddings(asins, matrix):
@@ -101,9 +101,8 @@ def test_write_features_in_item_id_order(tmp_path):
     completion.write_parquet(tmp_path / "completion.parquet")
     record = write_features(variant="t2i-model", item_map_path=tmp_path / "i_id_mapping.csv",
                             text_path=tmp_path / "text.parquet", image_path=tmp_path / "image.parquet",
-                            completion_path=tmp_path / "completion.parquet", rates=[1.0], seed=0,
-                            missing_completion="mean", out_dir=tmp_path / "out",
-                            manifest_path=tmp_path / "out" / "features.json")
+                            completion_path=tmp_path / "completion.parquet", out_dir=tmp_path / "out",
+                            manifest_path=tmp_path / "out" / "features.json", plan=plan())
     text = np.load(tmp_path / "out" / "rate_1.0" / "text_feat.npy")
     image = np.load(tmp_path / "out" / "rate_1.0" / "image_feat.npy")
     np.testing.assert_array_equal(text[:, 0], [2, 1, 3])          # b, a, c
@@ -129,15 +128,21 @@ def _two_item_inputs(tmp_path):
     embeddings(["a", "b"], np.array([[1.0, 0], [0, 1]])).write_parquet(tmp_path / "text.parquet")
     embeddings(["a", "b"], np.array([[3.0, 4.0], [0, 2]])).write_parquet(tmp_path / "image.parquet")
     return {"item_map_path": tmp_path / "i_id_mapping.csv", "text_path": tmp_path / "text.parquet",
-            "image_path": tmp_path / "image.parquet", "completion_path": None, "rates": [1.0], "seed": 0,
-            "missing_completion": "mean"}
+            "image_path": tmp_path / "image.parquet", "completion_path": None}
+
+
+def plan(**changes):
+    """The features' settings: one rate (1.0), seed 0, the mean for a missing completion, raw image rows,
+    both modalities."""
+    return FeaturePlan(**{"rates": [1.0], "seed": 0, "missing_completion": "mean", "image_normalise": False,
+                          "modalities": ("text", "image"), **changes})
 
 
 @pytest.mark.parametrize("normalise", [False, True])
 def test_image_features_are_raw_or_l2_normalised_by_option(tmp_path, normalise):
     out = tmp_path / "out"
     record = write_features(variant="original", out_dir=out, manifest_path=out / "features.json",
-                            image_normalise=normalise, **_two_item_inputs(tmp_path))
+                            plan=plan(image_normalise=normalise), **_two_item_inputs(tmp_path))
     image = np.load(out / "rate_0.0" / "image_feat.npy")
     expected = [[0.6, 0.8], [0, 1]] if normalise else [[3, 4], [0, 2]]
     np.testing.assert_allclose(image, expected, rtol=1e-6)
@@ -151,12 +156,12 @@ def test_a_single_modality_writes_only_its_file_and_trains(tmp_path):
 
     out = tmp_path / "out"
     record = write_features(variant="original", out_dir=out, manifest_path=out / "features.json",
-                            modalities=["text"], **_two_item_inputs(tmp_path))
+                            plan=plan(modalities=["text"]), **_two_item_inputs(tmp_path))
     assert record["modalities"] == ["text"] and not (out / "rate_0.0" / "image_feat.npy").exists()
     text, image = load_features(out / "rate_0.0", 2)
     assert image is None and torch.equal(text, torch.tensor([[1.0, 0], [0, 1]]))
     with pytest.raises(ValueError, match="not among the configured modalities"):
-        write_features(variant="t2i-zeros", out_dir=out, manifest_path=out / "f.json", modalities=["text"],
+        write_features(variant="t2i-zeros", out_dir=out, manifest_path=out / "f.json", plan=plan(modalities=["text"]),
                        **_two_item_inputs(tmp_path))
     with pytest.raises(FileNotFoundError, match="neither"):
         load_features(tmp_path, 2)

@@ -213,7 +213,7 @@ def _variant_files(tmp_path, data_rows, text, image):
 
 @pytest.mark.parametrize("select_on", ["valid", "test"])
 def test_grid_point_is_kept_on_the_configured_split(tmp_path, select_on):
-    from mmpcbench.recsys.pipeline import train_variant
+    from mmpcbench.recsys.pipeline import RecPlan, train_variant
 
     rng = np.random.default_rng(0)
     rows = [(u, int(i), label) for u in range(60) for i, label in
@@ -222,10 +222,9 @@ def test_grid_point_is_kept_on_the_configured_split(tmp_path, select_on):
     text = torch.randn(40, 8, generator=torch.Generator().manual_seed(0))
     inter = _variant_files(tmp_path, frame, text, torch.randn(40, 4))
     result = train_variant(inter_path=inter, item_map_path=tmp_path / "i_id_mapping.csv",
-                           features_dir=tmp_path / "features", rates=[1.0],
-                           recommenders={"VBPR": {"params": {}, "grid": {"reg_weight": [1e-5, 0.1, 2.0]}}},
-                           settings={**FAST, "epochs": 3}, seeds=[1], out_path=tmp_path / "out.json",
-                           select_on=select_on)
+                           features_dir=tmp_path / "features", out_path=tmp_path / "out.json",
+                           plan=RecPlan(rates=[1.0], recommenders={"VBPR": {"params": {}, "grid": {"reg_weight": [1e-5, 0.1, 2.0]}}},
+                                        settings={**FAST, "epochs": 3}, seeds=[1], device="cpu", select_on=select_on))
     entry = result["recommenders"]["VBPR"]["1.0"]
     scores = [point[f"{select_on}_mean"] for point in entry["grid"]]
     assert entry["params"] == entry["grid"][int(np.argmax(scores))]["params"]
@@ -233,5 +232,5 @@ def test_grid_point_is_kept_on_the_configured_split(tmp_path, select_on):
     assert (result["settings"]["metric_digits"] == 4) is (select_on == "test")
     with pytest.raises(ValueError, match="select_on"):
         train_variant(inter_path=inter, item_map_path=tmp_path / "i_id_mapping.csv", features_dir=tmp_path / "features",
-                      rates=[1.0], recommenders={"VBPR": {}}, settings=FAST, seeds=[1], out_path=tmp_path / "o.json",
-                      select_on="train")
+                      out_path=tmp_path / "o.json", plan=RecPlan(rates=[1.0], recommenders={"VBPR": {}}, settings=FAST,
+                                                                 seeds=[1], device="cpu", select_on="train"))

@@ -398,7 +398,7 @@ def test_ground_truth_control_gives_the_ground_truth_features_and_results(demo_r
 def test_rec_results_are_reproduced_when_recomputed(demo_run, tmp_path):
     import json
 
-    from mmpcbench.recsys.pipeline import train_variant
+    from mmpcbench.recsys.pipeline import RecPlan, train_variant
 
     root = demo_run / "demo_output"
     config = yaml.safe_load((REPO / "demo/config.yaml").read_text())["recbench"]
@@ -412,9 +412,10 @@ def test_rec_results_are_reproduced_when_recomputed(demo_run, tmp_path):
         again = train_variant(inter_path=root / "data/rec/Video_Games/Video_Games.inter",
                               item_map_path=root / "data/rec/Video_Games/i_id_mapping.csv",
                               features_dir=root / "results/features/Video_Games/t2i-shuffled",
-                              rates=config["rates"], recommenders=paper["recommenders"],
-                              settings={**paper["train"], **config["train"]}, seeds=config["seeds"],
-                              out_path=tmp_path / "out.json")
+                              out_path=tmp_path / "out.json",
+                              plan=RecPlan(rates=config["rates"], recommenders=paper["recommenders"],
+                                           settings={**paper["train"], **config["train"]}, seeds=config["seeds"],
+                                           device="cpu", select_on=paper["select_on"]))
     finally:
         torch.set_num_threads(threads)
     for name, by_rate in first["recommenders"].items():
@@ -466,9 +467,9 @@ def test_an_extensions_recommender_and_imputation_are_planned(demo_run, tmp_path
 def test_an_extensions_members_appear_in_the_tables_they_feed(demo_run, tmp_path, extension):
     """On the demo's own files: the recommender and the imputation get their rows in the RecBench
     tables, the metric its column in Table 2, the image encoder its name in Table 3's similarity column."""
-    from mmpcbench.features.pipeline import write_features
+    from mmpcbench.features.pipeline import FeaturePlan, write_features
     from mmpcbench.metrics.pipeline import score_image_file, score_text_file
-    from mmpcbench.recsys.pipeline import train_variant
+    from mmpcbench.recsys.pipeline import RecPlan, train_variant
     from mmpcbench.report.cqbench import write_cq_tables
     from mmpcbench.report.recbench import per_recommender_tables, write_recbench
 
@@ -480,16 +481,19 @@ def test_an_extensions_members_appear_in_the_tables_they_feed(demo_run, tmp_path
     write_features(variant="i2t-ones", item_map_path=root / f"data/rec/{category}/i_id_mapping.csv",
                    text_path=root / f"results/embeddings/{category}/text.parquet",
                    image_path=root / f"results/embeddings/{category}/image.parquet", completion_path=None,
-                   rates=[1.0], seed=rec["mask_seed"], missing_completion="mean", out_dir=features,
-                   manifest_path=features / "features.json")
+                   out_dir=features, manifest_path=features / "features.json",
+                   plan=FeaturePlan(rates=[1.0], seed=rec["mask_seed"], missing_completion="mean",
+                                    image_normalise=rec["features"]["image_normalise"],
+                                    modalities=rec["features"]["modalities"]))
     results = []
     for variant, folder, rates in (("original", root / f"results/features/{category}/original", [0.0]),
                                    ("i2t-ones", features, [1.0])):
         out = tmp_path / f"{variant}.json"
         train_variant(inter_path=root / f"data/rec/{category}/{category}.inter",
-                      item_map_path=root / f"data/rec/{category}/i_id_mapping.csv", features_dir=folder, rates=rates,
-                      recommenders={"ItemBias": {}}, settings={**paper["recbench"]["train"], **rec["train"], "epochs": 5},
-                      seeds=[1], out_path=out)
+                      item_map_path=root / f"data/rec/{category}/i_id_mapping.csv", features_dir=folder, out_path=out,
+                      plan=RecPlan(rates=rates, recommenders={"ItemBias": {}},
+                                   settings={**paper["recbench"]["train"], **rec["train"], "epochs": 5}, seeds=[1],
+                                   device="cpu", select_on=rec["select_on"]))
         results.append((category, variant, str(out)))
     outputs = {"summary": tmp_path / "rec.csv", "heatmap": tmp_path / "heat.png", "rates": tmp_path / "rates.png"}
     tables = per_recommender_tables(["ItemBias"], ("i2t",))

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the mmpcbench library, also inside --sdm conda envs
-from mmpcbench.features.pipeline import write_features
+from mmpcbench.features.pipeline import FeaturePlan, write_features
 from mmpcbench.stage import start_stage
 
 start_stage(snakemake)
@@ -14,11 +14,9 @@ write_features(
     text_path=snakemake.input.get("text"),
     image_path=snakemake.input.get("image"),
     completion_path=snakemake.input.get("completion"),
-    rates=snakemake.params.rates,
-    seed=snakemake.params.seed,
-    missing_completion=snakemake.params.missing_completion,
-    image_normalise=snakemake.params.image_normalise,
-    modalities=snakemake.params.modalities,
     out_dir=out,
     manifest_path=out / "features.json",
+    plan=FeaturePlan(rates=snakemake.params.rates, seed=snakemake.params.seed,
+                     missing_completion=snakemake.params.missing_completion,
+                     image_normalise=snakemake.params.image_normalise, modalities=snakemake.params.modalities),
 )

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -130,11 +131,26 @@ def _write_matrix(path: Path, matrix: np.ndarray) -> dict:
     return {"shape": list(matrix.shape), "sha256": sha256_file(path)[:16]}
 
 
-def write_features(*, variant: str, item_map_path, text_path, image_path, completion_path, rates: list[float],
-                   seed: int, missing_completion: str, out_dir, manifest_path, image_normalise: bool = False,
-                   modalities: tuple[str, ...] = ("text", "image")) -> dict:
-    """Write one variant's features for every rate under ``out_dir/rate_<r>/`` and its manifest (only
-    ``modalities``; image rows L2-normalised when ``image_normalise``)."""
+@dataclass(frozen=True)
+class FeaturePlan:
+    """How every variant's features are made (the config's ``recbench`` section): the missing ``rates``,
+    the mask ``seed`` (``mask_seed``), what a masked item without a completion gets
+    (``missing_completion``), whether image rows are L2-normalised (``features.image_normalise``) and
+    which ``modalities`` the recommenders see (``features.modalities``)."""
+
+    rates: list[float]
+    seed: int
+    missing_completion: str
+    image_normalise: bool
+    modalities: tuple[str, ...]
+
+
+def write_features(*, variant: str, item_map_path, text_path, image_path, completion_path, out_dir, manifest_path,
+                   plan: FeaturePlan) -> dict:
+    """Write one variant's features for every rate of ``plan`` under ``out_dir/rate_<r>/`` and its
+    manifest (only ``plan.modalities``; image rows L2-normalised when ``plan.image_normalise``)."""
+    rates, seed, missing_completion = plan.rates, plan.seed, plan.missing_completion
+    image_normalise, modalities = plan.image_normalise, tuple(plan.modalities)
     unknown = [m for m in modalities if m not in ("text", "image")]
     if unknown or not modalities:
         raise ValueError(f"feature modalities must be a non-empty subset of ['text', 'image'], not {list(modalities)}")

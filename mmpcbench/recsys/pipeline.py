@@ -20,6 +20,7 @@ import itertools
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -107,10 +108,25 @@ def _grid_search(name, data, text, image, points: list[dict], seeds, settings: d
             "grid": [{"params": p, f"{select_on}_mean": s} for s, p, _ in searched]}
 
 
-def train_variant(*, inter_path, item_map_path, features_dir, rates: list[float], recommenders: dict, settings: dict,
-                  seeds: list[int], out_path, device: str = "cpu", select_on: str = "valid") -> dict:
-    """Train every recommender of ``recommenders`` (name → ``{params, grid}``) on one variant's features
-    at every rate, for every seed; keep one grid point by ``select_on``; write the result JSON."""
+@dataclass(frozen=True)
+class RecPlan:
+    """How every variant is trained (the config's ``recbench`` section): the missing ``rates``, the
+    ``recommenders`` (name → ``{params, grid}``), the trainer ``settings`` (``train``), the ``seeds``,
+    the ``device`` and the split that picks a grid point (``select_on``)."""
+
+    rates: list[float]
+    recommenders: dict
+    settings: dict
+    seeds: list[int]
+    device: str
+    select_on: str
+
+
+def train_variant(*, inter_path, item_map_path, features_dir, out_path, plan: RecPlan) -> dict:
+    """Train every recommender of ``plan`` on one variant's features at every rate, for every seed; keep
+    one grid point by ``plan.select_on``; write the result JSON."""
+    rates, recommenders, settings, seeds = plan.rates, plan.recommenders, plan.settings, plan.seeds
+    device, select_on = plan.device, plan.select_on
     started = time.time()
     if select_on not in SELECT_ON:
         raise ValueError(f"unknown select_on {select_on!r}; known: {list(SELECT_ON)}")
