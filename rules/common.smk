@@ -242,7 +242,7 @@ def cq_run_files():
 
 
 def cq_table_outputs():
-    return [P.table(name, form) for name in CQ_TABLES.values() for form in ("csv", "md", "tex")]
+    return [path for name in CQ_TABLES.values() for path in P.table_files(name)]
 
 
 def cq_figure_outputs():
@@ -296,7 +296,7 @@ def rec_runs():
 
 def rec_table_outputs():
     names = ["table6_rec_overview", *REC_TABLES.values()]
-    return [P.table(name, form) for name in names for form in ("csv", "md", "tex")]
+    return [path for name in names for path in P.table_files(name)]
 
 
 def rec_figure_outputs():
@@ -342,14 +342,14 @@ def grpo_report_inputs():
 def grpo_outputs():
     if not ADAPTERS:
         return []
-    tables = [P.table(name, form) for name in GRPO_TABLES.values() for form in ("csv", "md", "tex")]
+    tables = [path for name in GRPO_TABLES.values() for path in P.table_files(name)]
     return tables + [P.figure("figureA5_grpo_rewards")]
 
 
 def all_outputs():
-    outputs = [P.table("table1_dataset_stats", form) for form in ("csv", "md", "tex")]
+    outputs = P.table_files("table1_dataset_stats")
     if MODELS:
-        outputs += [P.table("completion_parse_status", form) for form in ("csv", "md", "tex")]
+        outputs += P.table_files("completion_parse_status")
     for category in CATEGORIES:
         outputs += data_outputs(category) + completion_outputs(category)
     outputs += cq_table_outputs() + cq_figure_outputs()

@@ -75,11 +75,12 @@ def collect(results: list[tuple[str, str, str]], context: dict | None = None) ->
         if "modalities" in features:
             context["modalities"].add(tuple(features["modalities"]))
         for recommender, by_rate in record["recommenders"].items():
+            has_graph = bool(RECOMMENDERS[recommender].all_zero_rows)
+            if has_graph:
+                context["graph_recommenders"].add(recommender)
             for rate, entry in by_rate.items():
                 zero = sum(entry.get("zero_feature_rows", {}).values())
-                if RECOMMENDERS[recommender].all_zero_rows:
-                    context["graph_recommenders"].add(recommender)
-                if zero and RECOMMENDERS[recommender].all_zero_rows:
+                if zero and has_graph:
                     key = (task, method)
                     context["zero_rows"][key] = max(context["zero_rows"].get(key, 0), zero)
                 for run in entry["runs"]:
