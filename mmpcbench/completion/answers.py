@@ -1,19 +1,40 @@
 """Parse a model's JSON answer robustly, and decide what a failed parse becomes.
 
 Models asked for ``{"title": "..."}`` answer with code fences, text around the object, single quotes,
-trailing commas, another key, or no JSON at all. :func:`parse_answer` recovers the value where it can
-and says how (``parse_status``):
+trailing commas, another key, control characters, or no JSON at all — and a model that misbehaves can
+answer anything (thousands of nested brackets, broken Unicode). :func:`parse_answer` gives **every**
+answer a status, never raises, and takes time linear in the answer's length. Its rules:
 
-- ``ok``: the answer is a JSON object with the key (after stripping whitespace);
-- ``repaired``: recovered from a code fence, text around the object, single quotes or a trailing comma;
-- ``missing_key``: a JSON object without the key (or with a non-string, empty value for it);
-- ``not_json``: no JSON object could be found;
+- **Where an object is looked for.** In each code fence (text between a pair of triple backticks, an
+  optional ``json`` tag dropped), then in the whole answer. Text outside every ``{...}`` is prose:
+  quotes and brackets there mean nothing. The candidates are the *outermost* balanced ``{...}`` spans
+  (brace matching that respects strings inside objects), tried in order; a span that is not readable
+  JSON is replaced by the spans directly inside it. An object that is read but lacks the key is **not**
+  searched further: the key must be at the top of the object the model answered with, so
+  ``{"product": {"title": "x"}}`` is ``missing_key`` with or without prose around it.
+- **Nesting.** A span nested deeper than :data:`MAX_DEPTH` (32) levels of ``{``/``[`` is not read (it
+  would exhaust Python's parsers' recursion); its answer ends ``not_json`` unless another span is read.
+- **How a span is read**: strict JSON; else JSON allowing control characters inside strings, then
+  without trailing commas, then a Python literal (single quotes); each step after the first is a repair.
+- **Control characters** (Unicode category ``Cc``: C0, DEL and C1, tab and newline included) in the
+  value, raw or escaped (``\\u0000``), are one rule: each run of them becomes one space. **Lone
+  surrogates** (``\\ud83d`` without its pair: text no file can encode) become U+FFFD. A value that
+  needed either is ``repaired``.
+
+The statuses (``parse_status``):
+
+- ``ok``: the whole answer (whitespace stripped) is strict JSON, an object with a non-empty string under
+  the key that needed no cleaning;
+- ``repaired``: the value was recovered, but only by one of the repairs above (fence, prose around the
+  object, a lenient read, a cleaned value);
+- ``missing_key``: an object was read, but none had a non-empty string under the key;
+- ``not_json``: no object could be read;
 - ``empty``: the model answered nothing.
 
 The authors' code scored the literal string ``error`` whenever parsing failed, which silently pollutes
 every metric. Here :func:`completion_text` applies a stated policy instead: ``raw`` (the raw answer,
 stripped of fences — the default), ``empty`` (an empty string) or ``excluded`` (None: the item is left
-out of the scores, and counted).
+out of the scores, and counted). :func:`encodable` makes the raw answer itself writable.
 """
 
 from __future__ import annotations
@@ -21,85 +42,154 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections import deque
+from dataclasses import dataclass, field
 
 OK, REPAIRED, MISSING_KEY, NOT_JSON, EMPTY = "ok", "repaired", "missing_key", "not_json", "empty"
 FAILURE_POLICIES = ("raw", "empty", "excluded")
+MAX_DEPTH = 32
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
-_TRAILING_COMMA = re.compile(r",\s*([}\]])")
-
-
-def _objects(text: str):
-    """Candidate ``{...}`` substrings, outermost first, by brace matching (quotes respected)."""
-    for start in [i for i, c in enumerate(text) if c == "{"]:
-        depth, quote, escaped = 0, None, False
-        for end in range(start, len(text)):
-            c = text[end]
-            if quote:
-                if escaped:
-                    escaped = False
-                elif c == "\\":
-                    escaped = True
-                elif c == quote:
-                    quote = None
-            elif c in "\"'":
-                quote = c
-            elif c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    yield text[start : end + 1]
-                    break
+_FENCE = "```"
+_TRAILING_COMMA = re.compile(r",[ \t\r\n]*([}\]])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]+")  # Unicode category Cc, all of it
 
 
-def _load(candidate: str):
-    for attempt in (candidate, _TRAILING_COMMA.sub(r"\1", candidate)):
+def encodable(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so that it can be written as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _clean(value: str) -> str:
+    """The value with lone surrogates replaced and each run of control characters made one space."""
+    return _CONTROLS.sub(" ", encodable(value)).strip()
+
+
+def fenced_blocks(text: str) -> list[str]:
+    """The contents of the code fences of ``text`` (pairs of triple backticks; a leading ``json`` tag
+    dropped). Linear: one split."""
+    parts = text.split(_FENCE)
+    blocks = []
+    for block in parts[1 : len(parts) - 1 : 2]:  # the odd parts between a pair of fences
+        if block[:4] in ("json", "JSON"):
+            block = block[4:]
+        blocks.append(block.strip())
+    return blocks
+
+
+@dataclass(slots=True)
+class _Span:
+    start: int
+    end: int = -1
+    depth: int = 1  # levels of {/[ inside it, itself included
+    children: list = field(default_factory=list)
+
+
+def _spans(text: str) -> list[_Span]:
+    """The outermost closed ``{...}`` spans of ``text``, each with the closed spans directly inside it.
+    One pass: brackets and quotes count only inside an object; a ``}`` closes the nearest ``{`` (any
+    ``[`` still open inside it is dropped), a ``]`` only a ``[`` directly open."""
+    roots: list[_Span] = []
+    objects: list[_Span] = []  # the open {
+    brackets: list[list[int]] = [[]]  # per open { (and the prose): the peak depths of the [ open in it
+    quote, escaped = None, False
+    for index, char in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char == "{":
+            objects.append(_Span(index))
+            brackets.append([])
+        elif not objects:
+            continue  # prose
+        elif char in "\"'":
+            quote = char
+        elif char == "[":
+            brackets[-1].append(1)
+        elif char == "]" and brackets[-1]:
+            _raise(objects[-1], brackets[-1], brackets[-1].pop() + 1)
+        elif char == "}":
+            span = objects.pop()
+            inner = 0
+            for peak in reversed(brackets.pop()):  # the [ left open inside the object, innermost first
+                inner = max(peak, inner + 1)
+            span.depth = max(span.depth, inner + 1)
+            span.end = index + 1
+            if objects:
+                objects[-1].children.append(span)
+                _raise(objects[-1], brackets[-1], span.depth + 1)
+            else:
+                roots.append(span)
+    for open_span in objects:  # a { never closed: the spans closed inside it are outermost ones
+        roots.extend(open_span.children)
+    return sorted(roots, key=lambda s: s.start)
+
+
+def _raise(span: _Span, open_brackets: list[int], depth: int) -> None:
+    """Something of ``depth`` levels closed directly inside the innermost open ``[`` (else ``span``)."""
+    if open_brackets:
+        open_brackets[-1] = max(open_brackets[-1], depth)
+    else:
+        span.depth = max(span.depth, depth)
+
+
+def _read(candidate: str) -> tuple[object, bool]:
+    """``(value, strict)``: the candidate read as JSON (strict: True) or by a repair; None if unreadable."""
+    attempts = [(candidate, True), (candidate, False)]
+    without_commas = _TRAILING_COMMA.sub(r"\1", candidate)
+    if without_commas != candidate:
+        attempts.append((without_commas, False))
+    for text, strict in attempts:
         try:
-            return json.loads(attempt)
-        except ValueError:
+            return json.loads(text, strict=strict), strict
+        except (ValueError, RecursionError):
             pass
+    for text, _ in attempts[1:]:
         try:  # single quotes and Python literals: {'title': 'x'}
-            value = ast.literal_eval(attempt)
+            value = ast.literal_eval(text)
             if isinstance(value, dict):
-                return value
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+                return value, False
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             pass
-    return None
+    return None, False
 
 
 def parse_answer(raw: str | None, key: str) -> tuple[str | None, str]:
-    """Return ``(value, parse_status)`` for the string under ``key`` in the model's answer."""
+    """Return ``(value, parse_status)`` for the string under ``key`` in the model's answer (the rules:
+    the module docstring)."""
     text = (raw or "").strip()
     if not text:
         return None, EMPTY
-    try:
-        direct = json.loads(text)
-    except ValueError:
-        direct = None
-    if isinstance(direct, dict):
-        value = direct.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip(), OK
-        return None, MISSING_KEY
-    fenced = _FENCE.findall(text)
     found_object = False
-    for source in [*fenced, text]:
-        for candidate in _objects(source):
-            value = _load(candidate)
+    for source, whole in [*((block, False) for block in fenced_blocks(text)), (text, True)]:
+        pending = deque(_spans(source))
+        while pending:
+            span = pending.popleft()
+            if span.depth > MAX_DEPTH:
+                continue
+            value, strict = _read(source[span.start : span.end])
             if not isinstance(value, dict):
+                pending.extendleft(reversed(span.children))  # unreadable: the objects inside it, in order
                 continue
             found_object = True
             item = value.get(key)
-            if isinstance(item, str) and item.strip():
-                return item.strip(), REPAIRED
+            if not isinstance(item, str):
+                continue
+            cleaned = _clean(item)
+            if cleaned:
+                exact = whole and strict and span.start == 0 and span.end == len(source) and cleaned == item.strip()
+                return cleaned, OK if exact else REPAIRED
     return None, MISSING_KEY if found_object else NOT_JSON
 
 
 def strip_fences(raw: str | None) -> str:
-    """The raw answer without code fences, whitespace collapsed."""
-    text = (raw or "").strip()
-    fenced = _FENCE.findall(text)
+    """The raw answer without code fences, whitespace collapsed, lone surrogates replaced."""
+    text = encodable((raw or "").strip())
+    fenced = fenced_blocks(text)
     if fenced:
         text = " ".join(fenced)
     return " ".join(text.split())

@@ -33,7 +33,7 @@ import polars as pl
 from PIL import Image
 from tqdm import tqdm
 
-from mmpcbench.completion.answers import completion_text, parse_answer
+from mmpcbench.completion.answers import completion_text, encodable, parse_answer
 from mmpcbench.cost import count, loading
 from mmpcbench.families import MLLM_FAMILIES, TASKS, resolve
 from mmpcbench.io import write_parquet
@@ -277,6 +277,9 @@ def _complete_shard(request: CompletionRequest, entry: dict, loaded, shard: pl.D
                          "parse_status": status, "n_input_tokens": 0, "n_output_tokens": 0})
             continue
         raw, n_in, n_out = next(outputs)
+        if encodable(raw) != raw:  # lone surrogates (a served engine's broken Unicode): replaced, logged
+            log.warning("%s: the answer holds lone surrogates; each is written as U+FFFD", asin)
+            raw = encodable(raw)
         value, status = parse_answer(raw, request.answer_key)
         rows.append({"parent_asin": asin, "raw": raw, "text": completion_text(raw, value, status, policy),
                      "parse_status": status, "n_input_tokens": n_in, "n_output_tokens": n_out})
