@@ -154,6 +154,15 @@ def _check_members(config: dict) -> None:
 
 
 def _check_categories(config: dict) -> None:
+    """The categories are known ones (:mod:`mmpcbench.data.categories`), and so are their overrides'."""
+    from mmpcbench.data.categories import known_categories
+
+    known = known_categories(config)
+    unknown = [name for name in config["categories"] if name not in known]
+    if unknown:
+        source = "the demo's vocabulary" if "demo" in config else "Amazon Reviews 2023"
+        raise ConfigError(f"config key 'categories': unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+                          f"{unknown}; known in {source}: {list(known)}")
     overrides = config["selection"].get("category_overrides", {})
     unknown = sorted(set(overrides) - set(config["categories"]))
     if unknown:

@@ -19,7 +19,8 @@ def test_paper_config_is_valid_and_lists_the_nine_categories(paper_config):
     assert paper_config["sample"] == {"cq_items": 1000, "grpo_items": 500, "seed": 2026}
 
 
-def test_demo_config_merged_over_paper_config_is_valid(paper_config):
+def _demo_over(paper_config: dict) -> dict:
+    """The demo config merged over the paper's, as Snakemake merges ``--configfile``."""
     demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
     merged = copy.deepcopy(paper_config)
     for key, value in demo.items():
@@ -27,6 +28,11 @@ def test_demo_config_merged_over_paper_config_is_valid(paper_config):
             merged[key] = {**merged[key], **value}
         else:
             merged[key] = value
+    return merged
+
+
+def test_demo_config_merged_over_paper_config_is_valid(paper_config):
+    merged = _demo_over(paper_config)
     validate_config(merged)
     assert selection_for(merged, "Toys_and_Games")["strategy"] == "authors_code"
     assert selection_for(merged, "Video_Games")["strategy"] == "kcore"
@@ -113,3 +119,21 @@ def test_an_unknown_grpo_key_is_named(paper_config):
     paper_config["grpo"]["group_size"] = 16
     with pytest.raises(ConfigError, match=r"grpo.*\['group_size'\]"):
         validate_config(paper_config)
+
+
+def test_an_unknown_category_is_refused_with_the_known_names(paper_config):
+    """A misspelt category used to validate and plan ten jobs, failing only at the download."""
+    paper_config["categories"] = ["Toys_and_Games", "Video_Gamez"]
+    with pytest.raises(ConfigError, match=r"'categories': unknown category \['Video_Gamez'\]; known in Amazon "
+                                          r"Reviews 2023: \[.*'Video_Games'.*\]"):
+        validate_config(paper_config)
+    paper_config["categories"] = ["Unknown", "Health_and_Personal_Care"]  # real, if not the paper's
+    validate_config(paper_config)
+
+
+def test_the_demo_knows_only_its_own_categories(paper_config):
+    demo = _demo_over(paper_config)
+    demo["categories"] = ["Books"]  # an Amazon category the demo cannot generate
+    with pytest.raises(ConfigError, match=r"unknown category \['Books'\]; known in the demo's vocabulary: "
+                                          r"\['All_Beauty', .*'Video_Games'\]"):
+        validate_config(demo)
