@@ -20,17 +20,25 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
     A killed or failing writer leaves no file under the final name, so a half-written output can
-    never look complete. Works for files and for directories (the block creates what it needs).
+    never look complete. Works for files and for directories (the block creates what it needs). An
+    error raised while writing carries a note naming ``path`` (shown with its traceback).
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    _remove(tmp)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+        _remove(tmp)
+    except Exception as error:
+        error.add_note(f"(while writing {final})")
+        raise
     try:
         yield tmp
         if final.is_dir() and tmp.is_dir():
             _remove(final)
         os.replace(tmp, final)
+    except Exception as error:  # a full disk's "os error 28" names no file: the note does
+        error.add_note(f"(while writing {final})")
+        raise
     finally:
         _remove(tmp)
 
