@@ -87,3 +87,30 @@ def test_a_missing_pipeline_is_named(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(DiffusionError, match=r"'stabilityai/no-such-model'.*HF_HUB_OFFLINE"):
         load_pipeline({"model": "stabilityai/no-such-model", "dtype": "float32"})
+
+
+def test_a_changed_prompt_or_a_damaged_image_is_repainted_and_the_log_says_why(settings, completions, tmp_path,
+                                                                                caplog):
+    """Issue #20: an image is reused only if painted from the same prompt with the same settings, intact
+    (a new T→I answer used to keep the old picture)."""
+    pipeline = load_pipeline(settings)
+    calls = []
+
+    def counting(prompts, **kwargs):
+        calls.append(list(prompts))
+        return pipeline(prompts, **kwargs)
+
+    paint_prompts(completions, settings, tmp_path / "img", tmp_path, pipeline=counting)
+    damaged = tmp_path / "img/A1.png"
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 16] = bytes(16)
+    damaged.write_bytes(bytes(data))
+    changed = completions.with_columns(pl.when(pl.col("parent_asin") == "A3").then(pl.lit("a tall blue vase"))
+                                       .otherwise(pl.col("text")).alias("text"))
+    calls.clear()
+    paint_prompts(changed, settings, tmp_path / "img", tmp_path, pipeline=counting)
+    assert sorted(sum(calls, [])) == ["a red mug", "a tall blue vase"]
+    assert f"{damaged}: damaged" in caplog.text and f"{tmp_path / 'img/A3.png'}: made from other inputs" in caplog.text
+    calls.clear()
+    paint_prompts(changed, {**settings, "steps": 1}, tmp_path / "img", tmp_path, pipeline=counting)
+    assert sum(len(c) for c in calls) == 3 and "made with other settings (differ in steps)" in caplog.text

@@ -113,8 +113,93 @@ def test_a_truncated_shard_is_redone(tiny, items, tmp_path, monkeypatch, caplog)
     calls = count_generate_calls(monkeypatch)
     resumed = complete("t2i", spec, frame, root, out, shard_size=3)
     assert calls == [3, 2]  # the cut shard and the missing one
-    assert f"{first}: unreadable" in caplog.text
+    assert f"{first}: damaged" in caplog.text
     assert resumed.equals(full)
+
+
+def test_a_shard_damaged_in_the_middle_is_named_and_redone(tiny, items, tmp_path, monkeypatch, caplog):
+    """200 bytes overwritten mid-file, the footer intact: it used to pass the check and then fail the
+    join with a bare "zstd error", on every rerun."""
+    frame, root = items
+    spec = entry(tiny, "qwen2_5_vl")
+    complete("t2i", spec, frame, root, tmp_path / "u.parquet", shard_size=3)
+    out = tmp_path / "r.parquet"
+    killed_run(monkeypatch, 3, "t2i", spec, frame, root, out, shard_size=3)
+    first = sorted((tmp_path / "r.parquet.shards").glob("*.parquet"))[0]
+    data = bytearray(first.read_bytes())
+    middle = len(data) // 2 - 100
+    data[middle : middle + 200] = bytes(range(200))
+    first.write_bytes(bytes(data))
+    calls = count_generate_calls(monkeypatch)
+    complete("t2i", spec, frame, root, out, shard_size=3)
+    assert calls == [3, 2]
+    assert f"{first}: damaged (its checksum differs" in caplog.text
+    assert out.read_bytes() == (tmp_path / "u.parquet").read_bytes()
+
+
+# Each setting a shard's answers depend on, changed between a killed run and its resume (issue #20: the
+# old shards were kept, and the table mixed two prompts). (change to the request, change to the entry)
+STAMPED = {
+    "prompt": ({"prompt": 'Describe "{text}" for a painter. JSON {"prompt": "..."}.'}, {}),
+    "max_new_tokens": ({}, {"max_new_tokens": {"i2t": 6, "t2i": 4}}),
+    "generation": ({}, {"generation": {"do_sample": True, "top_k": 5}}),
+    "batch_size": ({}, {"batch_size": 2}),
+    "seed": ({"seed": 3}, {"generation": {"do_sample": True, "top_k": 5}}),
+}
+
+
+@pytest.mark.parametrize("setting", sorted(STAMPED))
+def test_a_shard_of_other_settings_is_redone_and_the_log_says_why(tiny, items, tmp_path, monkeypatch, caplog,
+                                                                   setting):
+    frame, root = items
+    request_change, entry_change = STAMPED[setting]
+    before = entry(tiny, "qwen2_5_vl")
+    if setting == "seed":
+        before = {**before, **entry_change}
+    after = {**entry(tiny, "qwen2_5_vl"), **entry_change}
+    prompt = request_change.get("prompt", PROMPTS["t2i"])
+    options = {"shard_size": 3, **{k: v for k, v in request_change.items() if k != "prompt"}}
+    clean = complete_items(CompletionRequest("t2i", prompt, "prompt", **options), after, frame, root,
+                           tmp_path / "clean.parquet")
+    out = tmp_path / "r.parquet"
+    killed_run(monkeypatch, 2, "t2i", before, frame, root, out, shard_size=3)
+    calls = count_generate_calls(monkeypatch)
+    resumed = complete_items(CompletionRequest("t2i", prompt, "prompt", **options), after, frame, root, out)
+    assert sum(calls) == 8  # every item again: the kept shard was made otherwise
+    assert f"made with other settings (differ in {setting})" in caplog.text
+    assert resumed.equals(clean) and out.read_bytes() == (tmp_path / "clean.parquet").read_bytes()
+
+
+def test_shards_of_other_weights_or_inputs_are_redone(tiny, items, tmp_path, monkeypatch, caplog):
+    """The same model folder rebuilt with other weights (the demo's own case), then a cover replaced."""
+    frame, root = items
+    folder = build_tiny_qwen2_5_vl(tmp_path / "rebuilt")
+    spec = {**entry(tiny, "qwen2_5_vl"), "model": str(folder)}
+    out = tmp_path / "r.parquet"
+    killed_run(monkeypatch, 2, "i2t", spec, frame, root, out, shard_size=3)
+    build_tiny_qwen2_5_vl(folder, seed=1)
+    calls = count_generate_calls(monkeypatch)
+    rebuilt = complete("i2t", spec, frame, root, out, shard_size=3)
+    assert sum(calls) == 8 and "differ in model_files" in caplog.text
+    assert rebuilt.equals(complete("i2t", spec, frame, root, tmp_path / "clean.parquet", shard_size=3))
+
+    killed_run(monkeypatch, 2, "i2t", spec, frame, root, out, shard_size=3)
+    Image.new("RGB", (64, 48), (255, 128, 0)).save(root / "B1.png")  # a cover of the first shard changes
+    calls = count_generate_calls(monkeypatch)
+    complete("i2t", spec, frame, root, out, shard_size=3)
+    assert sum(calls) == 8 and "made from other inputs" in caplog.text
+
+
+def test_the_answer_key_and_failure_policy_reuse_every_shard(tiny, items, tmp_path, monkeypatch):
+    """They are applied when the shards are joined: a change regenerates nothing."""
+    frame, root = items
+    spec = entry(tiny, "qwen2_5_vl")
+    clean = complete("t2i", spec, frame, root, tmp_path / "clean.parquet", shard_size=3, failure_policy="empty")
+    out = tmp_path / "r.parquet"
+    killed_run(monkeypatch, 3, "t2i", spec, frame, root, out, shard_size=3)  # failure policy "raw"
+    calls = count_generate_calls(monkeypatch)
+    resumed = complete("t2i", spec, frame, root, out, shard_size=3, failure_policy="empty")
+    assert calls == [2] and resumed.equals(clean)
 
 
 def test_out_of_memory_halves_the_batch(tiny, items, tmp_path, monkeypatch, caplog):

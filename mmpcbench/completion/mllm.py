@@ -36,9 +36,10 @@ from tqdm import tqdm
 from mmpcbench.completion.answers import completion_text, encodable, parse_answer
 from mmpcbench.cost import count, loading
 from mmpcbench.families import MLLM_FAMILIES, TASKS, resolve
-from mmpcbench.io import write_parquet
+from mmpcbench.io import sha256_file, write_parquet
 from mmpcbench.models import offline_hint, torch_dtype
 from mmpcbench.seeds import derive_seed
+from mmpcbench.units import Ledger, folder_fingerprint, tree_sha256
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ RESULT_SCHEMA = {
     "parent_asin": pl.String, "raw": pl.String, "text": pl.String, "parse_status": pl.String,
     "n_input_tokens": pl.Int64, "n_output_tokens": pl.Int64,
 }
+# a shard keeps the raw answers; they are parsed when the shards are joined (``unusable``: why an item
+# was not sent to the model)
+SHARD_SCHEMA = {"parent_asin": pl.String, "raw": pl.String, "unusable": pl.String, "n_input_tokens": pl.Int64,
+                "n_output_tokens": pl.Int64}
 
 
 class MLLMError(RuntimeError):
@@ -187,30 +192,38 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
     An item whose cover cannot be opened (I→T) or whose text is empty (T→I) is not sent to the model:
     its ``parse_status`` is ``image_error`` or ``empty_input`` (logged, counted), its text per the policy.
 
-    Work is done in shards of ``request.shard_size`` items written atomically beside the output
-    (``<out>.shards/``); a run that was killed redoes only the shards that are missing. The model is
-    loaded only if some shard is missing. Each row: ``parent_asin, raw, text, parse_status,
+    Work is done in shards of ``request.shard_size`` items, written atomically beside the output
+    (``<out>.shards/``) with a ledger (:mod:`mmpcbench.units`); a run that was killed redoes only the
+    shards that are missing, and those made with other settings or from other inputs, or damaged
+    (each named in the log, with the reason). A shard's stamp (:func:`shard_settings`,
+    :func:`shard_inputs`) holds everything its raw answers depend on. The answers are parsed, and the
+    failure policy applied, when the shards are joined, so a change of either reuses every shard. The
+    model is loaded only if some shard is to be made. Each row: ``parent_asin, raw, text, parse_status,
     n_input_tokens, n_output_tokens`` (``text`` after the failure policy). Wall times go to the log, not
-    to the table, so that two clean runs write the same bytes. A kept shard that cannot be read (a copy
-    cut short) is logged with its path and redone.
+    to the table, so that two clean runs write the same bytes.
     """
     items = items.sort("parent_asin")
     out_path = Path(out_path)
     shard_dir = out_path.with_name(out_path.name + ".shards")
     shard_dir.mkdir(parents=True, exist_ok=True)
     n_shards = max(1, math.ceil(items.height / request.shard_size))
+    ledger = Ledger(shard_dir, shard_settings(request, entry))
     loaded = model_and_processor
     started, done_items, done_tokens = time.time(), 0, 0
+    names = [f"shard-{index:05d}-of-{n_shards:05d}.parquet" for index in range(n_shards)]
+    for stale in set(p.name for p in shard_dir.glob("shard-*.parquet")) - set(names):
+        (shard_dir / stale).unlink()  # another shard count: not this run's
     for index in tqdm(range(n_shards), desc=f"{request.task} shards", unit="shard", mininterval=10):
         shard = items.slice(index * request.shard_size, request.shard_size)
-        path = shard_dir / f"shard-{index:05d}-of-{n_shards:05d}.parquet"
-        if _complete_shard_file(path, shard):
+        inputs = shard_inputs(request.task, shard, data_root)
+        if ledger.kept(names[index], inputs):
             continue
         if loaded is None:
             loaded = load_mllm(entry)
         _seed_everything(request.seed, index)  # sampling (when configured) is reproducible per shard
         rows = _complete_shard(request, entry, loaded, shard, data_root)
-        write_parquet(pl.DataFrame(rows, schema=RESULT_SCHEMA), path)
+        write_parquet(pl.DataFrame(rows, schema=SHARD_SCHEMA), shard_dir / names[index])
+        ledger.record({names[index]: inputs})
         tokens = sum(row["n_output_tokens"] for row in rows)
         done_items += shard.height
         done_tokens += tokens
@@ -218,7 +231,7 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
         elapsed = max(time.time() - started, 1e-9)
         log.info("shard %d/%d: %.2f items/s, %.1f tokens/s", index + 1, n_shards, done_items / elapsed,
                  done_tokens / elapsed)
-    frame = pl.concat([pl.read_parquet(p) for p in sorted(shard_dir.glob(f"shard-*-of-{n_shards:05d}.parquet"))])
+    frame = _parsed(request, pl.concat([pl.read_parquet(shard_dir / name) for name in names]))
     if not frame["parent_asin"].equals(items["parent_asin"]):
         raise MLLMError(f"{shard_dir}: the shards do not cover the items; delete the folder and run again")
     write_parquet(frame, out_path)
@@ -229,19 +242,53 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
     return frame
 
 
-def _complete_shard_file(path: Path, shard: pl.DataFrame) -> bool:
-    """Whether ``path`` holds this shard, finished; an unreadable file is logged and removed (redone)."""
-    if not path.exists():
-        return False
+def shard_settings(request: CompletionRequest, entry: dict) -> dict:
+    """What a shard's raw answers depend on besides its items: the prompt, the task, the shard size and
+    seed, and of the model entry its weights (hub id and revision, or a local folder's
+    :func:`folder_fingerprint`), family, dtype, quantisation, the task's ``max_new_tokens``, the
+    generation settings, the batch size (padding can change a batch's answers) and a GRPO adapter's
+    files. Not the answer key or the failure policy: they are applied when the shards are joined."""
+    adapter = entry.get("adapter_path")
+    return {"task": request.task, "prompt": request.prompt, "shard_size": request.shard_size, "seed": request.seed,
+            "model": entry["model"], "revision": entry.get("revision"), "model_files": folder_fingerprint(entry["model"]),
+            "family": entry.get("family"), "dtype": entry.get("dtype"), "quantization": entry.get("quantization", "none"),
+            "max_new_tokens": entry["max_new_tokens"][request.task], "generation": entry.get("generation", {}),
+            "batch_size": entry.get("batch_size", 8),
+            "adapter": tree_sha256(Path(adapter)) if adapter and Path(adapter).exists() else adapter}
+
+
+def shard_inputs(task: str, shard: pl.DataFrame, data_root) -> list:
+    """What a shard's answers depend on of its items: each item's id and what the model is given (the
+    cover's bytes, by hash, for a task given the image; the text otherwise)."""
+    if TASKS[task].given == "image":
+        return [[row["parent_asin"], _file_hash(Path(data_root) / row["image_path"]) if row["image_path"] else None]
+                for row in shard.iter_rows(named=True)]
+    return [[row["parent_asin"], row["text"]] for row in shard.iter_rows(named=True)]
+
+
+def _file_hash(path: Path) -> str | None:
     try:
-        return pl.read_parquet(path, columns=["parent_asin"])["parent_asin"].equals(shard["parent_asin"])
-    except Exception as error:  # polars raises several kinds for a file cut short
-        log.warning("%s: unreadable (%s: %s); this shard is redone", path, type(error).__name__, error)
-        path.unlink()
-        return False
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
-def _shard_inputs(request: CompletionRequest, shard: pl.DataFrame, data_root) -> tuple[list, dict[str, str]]:
+def _parsed(request: CompletionRequest, shards: pl.DataFrame) -> pl.DataFrame:
+    """The result table from the shards' raw answers: each parsed, the failure policy applied."""
+    rows = []
+    for row in shards.iter_rows(named=True):
+        if row["unusable"]:  # no input to complete from: counted as its own status, text per policy
+            value, status = None, row["unusable"]
+        else:
+            value, status = parse_answer(row["raw"], request.answer_key)
+        rows.append({"parent_asin": row["parent_asin"], "raw": row["raw"],
+                     "text": completion_text(row["raw"], value, status, request.failure_policy),
+                     "parse_status": status, "n_input_tokens": row["n_input_tokens"],
+                     "n_output_tokens": row["n_output_tokens"]})
+    return pl.DataFrame(rows, schema=RESULT_SCHEMA)
+
+
+def _conversations(request: CompletionRequest, shard: pl.DataFrame, data_root) -> tuple[list, dict[str, str]]:
     """The conversations of a shard's usable items, and why each other item is not sent to the model."""
     conversations, unusable = [], {}
     for row in shard.iter_rows(named=True):
@@ -262,25 +309,23 @@ def _shard_inputs(request: CompletionRequest, shard: pl.DataFrame, data_root) ->
 
 
 def _complete_shard(request: CompletionRequest, entry: dict, loaded, shard: pl.DataFrame, data_root) -> list[dict]:
-    """Generate the answers of one shard (batched, halving on out-of-memory) and parse them: its rows."""
+    """Generate the answers of one shard (batched, halving on out-of-memory): its rows (SHARD_SCHEMA)."""
     model, processor = loaded
-    conversations, unusable = _shard_inputs(request, shard, data_root)
+    conversations, unusable = _conversations(request, shard, data_root)
     tick = time.time()
     outputs = iter(_generate_adaptive(model, processor, conversations, entry["max_new_tokens"][request.task],
                                       entry.get("generation", {}), entry.get("batch_size", 8)))
     log.info("%d answers generated in %.2f s", len(conversations), time.time() - tick)
-    policy, rows = request.failure_policy, []
+    rows = []
     for asin in shard["parent_asin"]:
-        if asin in unusable:  # no input to complete from: counted as its own status, text per policy
-            status = unusable[asin].split(":")[0]
-            rows.append({"parent_asin": asin, "raw": "", "text": completion_text("", None, status, policy),
-                         "parse_status": status, "n_input_tokens": 0, "n_output_tokens": 0})
+        if asin in unusable:
+            rows.append({"parent_asin": asin, "raw": "", "unusable": unusable[asin].split(":")[0],
+                         "n_input_tokens": 0, "n_output_tokens": 0})
             continue
         raw, n_in, n_out = next(outputs)
         if encodable(raw) != raw:  # lone surrogates (a served engine's broken Unicode): replaced, logged
             log.warning("%s: the answer holds lone surrogates; each is written as U+FFFD", asin)
             raw = encodable(raw)
-        value, status = parse_answer(raw, request.answer_key)
-        rows.append({"parent_asin": asin, "raw": raw, "text": completion_text(raw, value, status, policy),
-                     "parse_status": status, "n_input_tokens": n_in, "n_output_tokens": n_out})
+        rows.append({"parent_asin": asin, "raw": raw, "unusable": None, "n_input_tokens": n_in,
+                     "n_output_tokens": n_out})
     return rows

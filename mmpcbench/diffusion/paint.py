@@ -10,15 +10,15 @@ never painted as one (the authors' code painted the word ``error``): under ``on_
 (the default) the item gets no image and the manifest says ``no_prompt``; ``raw`` paints the raw
 answer instead, and says ``painted_raw``.
 
-Images are written one file per item, atomically; a killed job resumes where it stopped (an image
-that exists and decodes is kept — only if it was painted with the same settings, which a
-``settings.json`` stamp in the folder records; other settings repaint everything). The manifest has the contract of every T→I method:
+Images are written one file per item, atomically, and recorded in the folder's ledger
+(:mod:`mmpcbench.units`) with the settings and the prompt that made them and their checksum; a killed
+job resumes where it stopped: an image is kept only if it was painted from the same prompt with the same
+settings and is intact, else it is repainted and the log says why. The manifest has the contract of every T→I method:
 ``parent_asin, image_path, source_asin, status`` (paths relative to the results root).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -32,10 +32,12 @@ from mmpcbench.cost import count, loading
 from mmpcbench.io import atomic_path, write_parquet
 from mmpcbench.models import offline_hint, torch_dtype
 from mmpcbench.seeds import derive_seed
+from mmpcbench.units import Ledger, folder_fingerprint
 
 log = logging.getLogger(__name__)
 PARSED = ("ok", "repaired")
-# the settings an image depends on: an image painted under other values is not reused
+# the settings an image depends on (with the model folder's fingerprint and the item's prompt): an image
+# painted under other values is not reused
 STAMPED = ("model", "revision", "dtype", "steps", "guidance_scale", "max_sequence_length", "height", "width", "seed",
            "on_failed_prompt")
 
@@ -61,13 +63,10 @@ def load_pipeline(settings: dict, device: str | None = None):
     return pipeline.to(device)
 
 
-def _decodes(path: Path) -> bool:
-    try:
-        with Image.open(path) as image:
-            image.load()
-        return True
-    except (OSError, SyntaxError):
-        return False
+def painting_settings(settings: dict) -> dict:
+    """What an image depends on besides its prompt: the ``STAMPED`` settings and, for a model given as a
+    local folder, its files' fingerprint."""
+    return {**{key: settings.get(key) for key in STAMPED}, "model_files": folder_fingerprint(settings.get("model", ""))}
 
 
 def paint(pipeline, prompts: list[str], seeds: list[int], settings: dict) -> list[Image.Image]:
@@ -94,27 +93,21 @@ def paint_prompts(
     policy = settings.get("on_failed_prompt", "skip")
     if policy not in ("skip", "raw"):
         raise ValueError(f"unknown on_failed_prompt {policy!r}; known: ['skip', 'raw']")
-    stamp = out / "settings.json"
-    painting = {key: settings.get(key) for key in STAMPED}
-    if stamp.exists() and json.loads(stamp.read_text()) != painting:
-        log.info("%s: painted with other settings; repainting every item", out)
-        for old in out.glob("*.png"):
-            old.unlink()
-    with atomic_path(stamp) as tmp:
-        tmp.write_text(json.dumps(painting, sort_keys=True, indent=1))
+    ledger = Ledger(out, painting_settings(settings))
     rows, todo = [], []
     for item in completions.sort("parent_asin").iter_rows(named=True):
         parsed = item["parse_status"] in PARSED
         prompt = item["text"] if parsed else (" ".join((item["raw"] or "").split()) if policy == "raw" else None)
-        target = out / f"{item['parent_asin']}.png"
+        name = f"{item['parent_asin']}.png"
         if not prompt:
+            ledger.discard(name)
             rows.append({"parent_asin": item["parent_asin"], "image_path": None, "source_asin": None,
                          "status": "no_prompt"})
             continue
-        rows.append({"parent_asin": item["parent_asin"], "image_path": str(target.relative_to(out_root)),
+        rows.append({"parent_asin": item["parent_asin"], "image_path": str((out / name).relative_to(out_root)),
                      "source_asin": None, "status": "painted" if parsed else "painted_raw"})
-        if not (target.exists() and _decodes(target)):
-            todo.append((item["parent_asin"], prompt, target))
+        if not ledger.kept(name, prompt):
+            todo.append((item["parent_asin"], prompt, out / name))
     log.info("%d items: %d to paint, %d already painted, %d without a prompt", len(rows), len(todo),
              sum(r["image_path"] is not None for r in rows) - len(todo), sum(r["image_path"] is None for r in rows))
     if todo:
@@ -128,6 +121,7 @@ def paint_prompts(
             for (_, _, target), image in zip(batch, images):
                 with atomic_path(target) as tmp:
                     image.save(tmp, format="PNG")
+            ledger.record({target.name: prompt for _, prompt, target in batch})
             count(images=len(batch))
         log.info("painted %d images, %.2f images/s", len(todo), len(todo) / max(time.time() - started, 1e-9))
     return pl.DataFrame(rows, schema=IMAGE_SCHEMA)
