@@ -296,3 +296,25 @@ def test_a_run_killed_after_its_last_checkpoint_keeps_that_checkpoint_without_tr
     checkpoint = load_file(str(tmp_path / "checkpoints" / "checkpoint-2" / "adapter_model.safetensors"))
     adapter = _lora(tmp_path)
     assert adapter.keys() == checkpoint.keys() and all((checkpoint[k] == adapter[k]).all() for k in adapter)
+
+
+def test_a_damaged_or_unrecorded_checkpoint_is_named_and_the_last_intact_one_resumed(tiny_qwen, pool, tmp_path,
+                                                                                     caplog):
+    """Issue #20: a checkpoint is resumed only if it was recorded whole (a kill mid-save leaves one that
+    is not) and its bytes are intact."""
+    from mmpcbench.grpo.train import train_grpo
+
+    root, items = pool
+    common = {"task": "i2t", "entry": tiny_qwen, "prompt": "Title?", "answer_key": "title", "pool": items,
+              "data_root": root, "out_dir": tmp_path, "rewards": [length_reward]}
+    train_grpo(settings=RESUMABLE, **common)
+    weights = tmp_path / "checkpoints/checkpoint-2/adapter_model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 200] = bytes(200)  # the header intact: it would still load
+    weights.write_bytes(bytes(data))
+    record = train_grpo(settings={**RESUMABLE, "trainer": {**TRAINER, "max_steps": 3}}, **common)
+    assert record["resumed_from"].endswith("checkpoint-1") and record["steps"] == 3
+    assert f"{tmp_path / 'checkpoints/checkpoint-2'}: damaged" in caplog.text
+    (tmp_path / "checkpoints/checkpoint-9").mkdir()  # a save cut short by a kill
+    record = train_grpo(settings={**RESUMABLE, "trainer": {**TRAINER, "max_steps": 3}}, **common)
+    assert record["resumed_from"].endswith("checkpoint-3") and "checkpoint-9: not recorded as finished" in caplog.text

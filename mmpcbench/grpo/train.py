@@ -16,10 +16,13 @@
   ``num_generations`` is the group size (16 in the paper).
 - **Stop**: ``max_steps``, or the plateau stop (:class:`PlateauStop`), whichever comes first; the
   reason is recorded.
-- **Resume**: checkpoints every ``save_steps`` in ``<out>/checkpoints``; a job killed or stopped by a
-  time limit resumes from the last one when it runs again (Trainer's own resume). Checkpoints of other
-  settings (or of unrecorded ones) are removed, never resumed (:func:`run_stamp`); a checkpoint that
-  already reached ``max_steps`` gives the adapter and the log as they are.
+- **Resume**: checkpoints every ``save_steps`` in ``<out>/checkpoints``, each recorded with its
+  checksum in the folder's ledger once saved (:mod:`mmpcbench.units`); a job killed or stopped by a
+  time limit resumes from the newest intact one when it runs again (Trainer's own resume). Checkpoints
+  of other settings (or of unrecorded ones) are removed, never resumed (:func:`run_stamp`), and so is
+  one cut short or damaged (named in the log); a checkpoint that already reached ``max_steps`` gives
+  the adapter and the log as they are. A finished run's adapter, reward log and record are reused only
+  if recorded with the same stamp and intact.
 - **Outputs**: the LoRA adapter (``<out>/adapter``), the reward log (``reward_log.parquet``: per step
   the mean and std of every reward component, the total, KL, loss, grad norm, learning rate, mean
   completion length, parse rate) and ``grpo.json`` (settings, steps done, stop reason, items used and
@@ -43,11 +46,13 @@ from mmpcbench.families import TASKS
 from mmpcbench.grpo.rewards import FormatReward, ImageSimilarityReward, TextSimilarityReward, parsed_answers
 from mmpcbench.io import atomic_path, provenance, write_json, write_parquet
 from mmpcbench.seeds import derive_seed
+from mmpcbench.units import Ledger
 
 log = logging.getLogger(__name__)
 
 # what this stage sets itself; everything else of GRPOConfig comes from the ``trainer`` settings
 FIXED = ("output_dir", "seed", "logging_steps", "save_steps", "save_strategy", "report_to", "use_cpu")
+FINISHED = ("adapter", "reward_log.parquet", "grpo.json")  # a run's results, recorded in its ledger
 LOG_COLUMNS = {"loss": "loss", "grad_norm": "grad_norm", "learning_rate": "learning_rate", "reward": "reward",
                "reward_std": "reward_std", "kl": "kl", "completions/mean_length": "mean_completion_length",
                "parse_rate": "parse_rate"}
@@ -228,14 +233,17 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
         raise GRPOSettingsError(f"unknown GRPO task {task!r}; known: {list(TASKS)}")
     out = Path(out_dir)
     lr = learning_rate if learning_rate is not None else settings.get("learning_rate", 1e-5)
-    _stamp_run(out, run_stamp(task=task, entry=entry, prompt=prompt, answer_key=answer_key, pool=pool,
-                              settings=settings, learning_rate=lr))
+    stamp = run_stamp(task=task, entry=entry, prompt=prompt, answer_key=answer_key, pool=pool, settings=settings,
+                      learning_rate=lr)
+    _stamp_run(out, stamp)
+    checkpoints = Ledger(out / "checkpoints", stamp)
     rows, skipped = pool_rows(task, prompt, pool, data_root)
     train_rows, heldout_rows = split_heldout(rows, settings.get("heldout_share", 0.1), settings.get("seed", 0))
     if not train_rows:
         raise ValueError(f"GRPO {task}: no usable pool item (skipped: {skipped})")
-    trainer, config, plateau = _trainer(entry, settings, rewards, train_rows, out / "checkpoints", lr, callbacks)
-    checkpoint = _train_or_keep(trainer, out / "checkpoints", config.max_steps)
+    trainer, config, plateau = _trainer(entry, settings, rewards, train_rows, out / "checkpoints", lr,
+                                        [*(callbacks or []), checksum_callback(checkpoints)])
+    checkpoint = _train_or_keep(trainer, checkpoints, config.max_steps)
     heldout_reward = None
     if heldout_rows and settings.get("evaluate_heldout", True):  # what chooses between learning rates
         heldout_reward = trainer.evaluate(eval_dataset=Dataset.from_list(heldout_rows)).get("eval_reward")
@@ -256,6 +264,7 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
         "reward_names": names, "provenance": provenance(started=started, device=settings.get("device", "cpu")),
     }
     write_json(out / "grpo.json", record)
+    Ledger(out, stamp).record({name: None for name in FINISHED})
     last = history.tail(1).to_dicts()[0] if history.height else {}
     log.info("GRPO %s at lr %g: %d steps (%s), last step reward %s, parse rate %s; %d items trained, %d held out, "
              "skipped %s", task, lr, steps, stop, last.get("reward"), last.get("parse_rate"), len(train_rows),
@@ -299,16 +308,43 @@ def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, check
     return trainer, config, plateau
 
 
-def _train_or_keep(trainer, checkpoints: Path, max_steps: int) -> str | None:
-    """Train, resuming from the last checkpoint in ``checkpoints`` if any; a checkpoint that already
-    reached ``max_steps`` (killed after it) gives the adapter and state as they are. The checkpoint."""
+def checksum_callback(ledger: Ledger):
+    """A TrainerCallback that records each checkpoint in ``ledger`` (its checksum) once the Trainer has
+    saved it: a checkpoint not recorded was cut short by a kill and is never resumed."""
+    from transformers import TrainerCallback
+
+    class Callback(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            name = f"checkpoint-{state.global_step}"
+            if (ledger.folder / name).is_dir():
+                ledger.record({name: None})
+
+    return Callback()
+
+
+def last_intact_checkpoint(ledger: Ledger) -> str | None:
+    """The newest checkpoint in the ledger's folder that was recorded whole and is intact; newer ones
+    that are not (cut short, damaged, of other settings) are removed, each named in the log."""
+    if not ledger.folder.is_dir():
+        return None
+    steps = sorted((int(p.name.split("-")[1]) for p in ledger.folder.glob("checkpoint-*")
+                    if p.is_dir() and p.name.split("-")[1].isdigit()), reverse=True)
+    for step in steps:
+        if ledger.kept(f"checkpoint-{step}"):
+            return str(ledger.folder / f"checkpoint-{step}")
+    return None
+
+
+def _train_or_keep(trainer, checkpoints: Ledger, max_steps: int) -> str | None:
+    """Train, resuming from the last intact checkpoint in ``checkpoints`` if any; a checkpoint that
+    already reached ``max_steps`` (killed after it) gives the adapter and state as they are. The
+    checkpoint."""
     from safetensors.torch import load_file
     from transformers import TrainerState
-    from transformers.trainer_utils import get_last_checkpoint
 
     from peft import set_peft_model_state_dict
 
-    checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    checkpoint = last_intact_checkpoint(checkpoints)
     state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json")) if checkpoint else None
     if state is not None and 0 < max_steps <= state.global_step:
         # resuming would train past max_steps
@@ -355,8 +391,8 @@ def train_grpo_runs(*, out_dir, learning_rates: list[float], **kwargs) -> dict:
     for lr in learning_rates:
         folder = out / lr_folder(lr)
         stamp = run_stamp(learning_rate=lr, **{key: kwargs[key] for key in stamp_keys})
-        finished = all((folder / name).exists() for name in ("grpo.json", "adapter", "settings.json"))
-        if finished and json.loads((folder / "settings.json").read_text()) == stamp:
+        finished = Ledger(folder, stamp)
+        if all([finished.kept(name) for name in FINISHED]):  # every one checked (a damaged one is removed)
             record = json.loads((folder / "grpo.json").read_text())
             max_steps = kwargs["settings"].get("trainer", {}).get("max_steps", -1)
             if record["stop_reason"] == "plateau" or 0 < max_steps <= record["steps"]:
