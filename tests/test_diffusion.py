@@ -64,14 +64,19 @@ def test_an_items_image_does_not_depend_on_its_batch(settings, completions, tmp_
     assert not same_image(tmp_path / "twins/T1.png", tmp_path / "twins/T2.png")
 
 
-def test_a_killed_job_repaints_only_what_is_missing(settings, completions, tmp_path):
-    pipeline = load_pipeline(settings)
-    calls = []
+def counting_pipeline(settings):
+    """The tiny pipeline, and the list of the prompts of each call to it."""
+    pipeline, calls = load_pipeline(settings), []
 
     def counting(prompts, **kwargs):
         calls.append(list(prompts))
         return pipeline(prompts, **kwargs)
 
+    return counting, calls
+
+
+def test_a_killed_job_repaints_only_what_is_missing(settings, completions, tmp_path):
+    counting, calls = counting_pipeline(settings)
     paint_prompts(completions, settings, tmp_path / "img", tmp_path, pipeline=counting)
     first = pixels(tmp_path / "img/A3.png")
     (tmp_path / "img/A3.png").unlink()
@@ -93,13 +98,7 @@ def test_a_changed_prompt_or_a_damaged_image_is_repainted_and_the_log_says_why(s
                                                                                 caplog):
     """Issue #20: an image is reused only if painted from the same prompt with the same settings, intact
     (a new T→I answer used to keep the old picture)."""
-    pipeline = load_pipeline(settings)
-    calls = []
-
-    def counting(prompts, **kwargs):
-        calls.append(list(prompts))
-        return pipeline(prompts, **kwargs)
-
+    counting, calls = counting_pipeline(settings)
     paint_prompts(completions, settings, tmp_path / "img", tmp_path, pipeline=counting)
     damaged = tmp_path / "img/A1.png"
     data = bytearray(damaged.read_bytes())
