@@ -4,8 +4,8 @@ For each kind of answer (opening braces, nested objects, an unclosed fence, obje
 random JSON punctuation), times the parse at n and 2n characters and prints the ratio: about 2 means
 linear time, about 4 quadratic (the brace scan before issue #20 took 9.7 s on 20,000 ``{``)::
 
-    python benchmarks/parse_answers.py            # n = 50,000
-    python benchmarks/parse_answers.py --n 200000
+    python benchmarks/parse_answers.py            # n = 200,000
+    python benchmarks/parse_answers.py --n 1000000
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _kinds(n: int) -> dict[str, str]:
     }
 
 
-def _seconds(raw: str, repeats: int = 3) -> float:
+def _seconds(raw: str, repeats: int = 5) -> float:
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
@@ -41,7 +41,7 @@ def _seconds(raw: str, repeats: int = 3) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=50_000, help="characters of the shorter answer")
+    parser.add_argument("--n", type=int, default=200_000, help="characters of the shorter answer")
     n = parser.parse_args().n
     print(f"{'answer':<24} {'n s':>9} {'2n s':>9} {'2n/n':>6}")
     small, large = _kinds(n), _kinds(2 * n)

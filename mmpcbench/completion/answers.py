@@ -43,7 +43,7 @@ import ast
 import json
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 OK, REPAIRED, MISSING_KEY, NOT_JSON, EMPTY = "ok", "repaired", "missing_key", "not_json", "empty"
 FAILURE_POLICIES = ("raw", "empty", "excluded")
@@ -80,18 +80,21 @@ def fenced_blocks(text: str) -> list[str]:
 @dataclass(slots=True)
 class _Span:
     start: int
-    end: int = -1
-    depth: int = 1  # levels of {/[ inside it, itself included
-    children: list = field(default_factory=list)
+    end: int
+    depth: int  # levels of {/[ inside it, itself included
+    children: list | None  # the closed spans directly inside it (None: none)
 
 
 def _spans(text: str) -> list[_Span]:
     """The outermost closed ``{...}`` spans of ``text``, each with the closed spans directly inside it.
     One pass: brackets and quotes count only inside an object; a ``}`` closes the nearest ``{`` (any
-    ``[`` still open inside it is dropped), a ``]`` only a ``[`` directly open."""
+    ``[`` still open inside it is dropped), a ``]`` only a ``[`` directly open. An open ``{`` is three
+    list entries, not an object (a run of 100,000 costs no garbage collection)."""
     roots: list[_Span] = []
-    objects: list[_Span] = []  # the open {
-    brackets: list[list[int]] = [[]]  # per open { (and the prose): the peak depths of the [ open in it
+    starts: list[int] = []  # per open {: where it starts, the deepest nesting closed inside it so far,
+    depths: list[int] = []  # and the spans closed directly inside it (None until one is)
+    inner: list = []
+    brackets: list = []  # per open {: the peak depths of the [ open in it (None until one is)
     quote, escaped = None, False
     for index, char in enumerate(text):
         if quote:
@@ -102,39 +105,42 @@ def _spans(text: str) -> list[_Span]:
             elif char == quote:
                 quote = None
         elif char == "{":
-            objects.append(_Span(index))
-            brackets.append([])
-        elif not objects:
+            starts.append(index)
+            depths.append(1)
+            inner.append(None)
+            brackets.append(None)
+        elif not starts:
             continue  # prose
         elif char in "\"'":
             quote = char
         elif char == "[":
+            if brackets[-1] is None:
+                brackets[-1] = []
             brackets[-1].append(1)
         elif char == "]" and brackets[-1]:
-            _raise(objects[-1], brackets[-1], brackets[-1].pop() + 1)
+            closed = brackets[-1].pop() + 1
+            if brackets[-1]:
+                brackets[-1][-1] = max(brackets[-1][-1], closed)
+            else:
+                depths[-1] = max(depths[-1], closed)
         elif char == "}":
-            span = objects.pop()
-            inner = 0
-            for peak in reversed(brackets.pop()):  # the [ left open inside the object, innermost first
-                inner = max(peak, inner + 1)
-            span.depth = max(span.depth, inner + 1)
-            span.end = index + 1
-            if objects:
-                objects[-1].children.append(span)
-                _raise(objects[-1], brackets[-1], span.depth + 1)
+            depth = 0
+            for peak in reversed(brackets.pop() or ()):  # the [ left open inside the object, innermost first
+                depth = max(peak, depth + 1)
+            span = _Span(starts.pop(), index + 1, max(depths.pop(), depth + 1), inner.pop())
+            if starts:
+                if inner[-1] is None:
+                    inner[-1] = []
+                inner[-1].append(span)
+                if brackets[-1]:
+                    brackets[-1][-1] = max(brackets[-1][-1], span.depth + 1)
+                else:
+                    depths[-1] = max(depths[-1], span.depth + 1)
             else:
                 roots.append(span)
-    for open_span in objects:  # a { never closed: the spans closed inside it are outermost ones
-        roots.extend(open_span.children)
+    for children in inner:  # a { never closed: the spans closed inside it are outermost ones
+        roots.extend(children or ())
     return sorted(roots, key=lambda s: s.start)
-
-
-def _raise(span: _Span, open_brackets: list[int], depth: int) -> None:
-    """Something of ``depth`` levels closed directly inside the innermost open ``[`` (else ``span``)."""
-    if open_brackets:
-        open_brackets[-1] = max(open_brackets[-1], depth)
-    else:
-        span.depth = max(span.depth, depth)
 
 
 def _read(candidate: str) -> tuple[object, bool]:
@@ -173,7 +179,7 @@ def parse_answer(raw: str | None, key: str) -> tuple[str | None, str]:
                 continue
             value, strict = _read(source[span.start : span.end])
             if not isinstance(value, dict):
-                pending.extendleft(reversed(span.children))  # unreadable: the objects inside it, in order
+                pending.extendleft(reversed(span.children or ()))  # unreadable: the objects inside it, in order
                 continue
             found_object = True
             item = value.get(key)
