@@ -91,3 +91,24 @@ def test_fetch_images_reuses_stored_images(http_server, tmp_path):
     fetch_images(items, tmp_path, workers=2, retries=3, backoff=0, timeout=20)
     again = fetch_images(items, tmp_path, workers=2, retries=3, backoff=0, timeout=20)
     assert again["status"].to_list() == ["cached"] and len(http_server.requests) == 1
+
+
+def test_a_stored_cover_of_another_url_or_damaged_is_fetched_again(http_server, tmp_path, caplog):
+    """Issue #20: a cover is reused only if fetched from the same URL and intact (it used to be reused
+    whenever it decoded, whatever URL the item now has)."""
+    http_server.files["/red.jpg"] = _jpeg((200, 0, 0))
+    http_server.files["/blue.jpg"] = _jpeg((0, 0, 200))
+    items = pl.DataFrame({"parent_asin": ["A", "B"], "image_url": [f"{http_server.url}/red.jpg"] * 2})
+    fetch_images(items, tmp_path, workers=2, retries=0, backoff=0, timeout=20)
+    moved = items.with_columns(pl.Series("image_url", [f"{http_server.url}/blue.jpg", f"{http_server.url}/red.jpg"]))
+    data = bytearray((tmp_path / "B.jpg").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte flipped: it may still decode
+    (tmp_path / "B.jpg").write_bytes(bytes(data))
+    again = fetch_images(moved, tmp_path, workers=2, retries=0, backoff=0, timeout=20)
+    assert again["status"].to_list() == ["downloaded", "downloaded"]
+    assert (tmp_path / "A.jpg").read_bytes() == http_server.files["/blue.jpg"]
+    assert (tmp_path / "B.jpg").read_bytes() == http_server.files["/red.jpg"]
+    assert f"{tmp_path / 'A.jpg'}: made from other inputs" in caplog.text
+    assert f"{tmp_path / 'B.jpg'}: damaged" in caplog.text
+    assert fetch_images(moved, tmp_path, workers=2, retries=0, backoff=0, timeout=20)["status"].to_list() == [
+        "cached", "cached"]

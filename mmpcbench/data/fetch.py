@@ -26,6 +26,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from mmpcbench.io import atomic_path, sha256_file, write_json
+from mmpcbench.units import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,9 @@ def fetch_settings(images: dict) -> dict:
             "timeout": images["timeout_seconds"]}
 
 
+RECORD_EVERY = 256  # covers fetched between two saves of the folder's ledger
+
+
 def fetch_images(
     items: pl.DataFrame,
     out_dir: str | Path,
@@ -211,17 +215,34 @@ def fetch_images(
     timeout: float,
 ) -> pl.DataFrame:
     """Fetch the cover of every item (``parent_asin``, ``image_url``) into ``out_dir``; return one row
-    per item: ``parent_asin, image_url, ok, status, reason, image_path, attempts``, in input order."""
+    per item: ``parent_asin, image_url, ok, status, reason, image_path, attempts``, in input order.
+
+    A cover already stored is reused (``cached``) only if the folder's ledger (:mod:`mmpcbench.units`)
+    records it as fetched from the same URL and its checksum still matches; any other is removed and
+    fetched again, the log saying why. The ledger is saved every :data:`RECORD_EVERY` downloads, so a
+    killed job keeps what it fetched."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = items.select("parent_asin", "image_url").rows()
+    ledger = Ledger(out, {"unit": "cover", "stored_as": "JPEG bytes as served, other formats as PNG"})
+    for asin, url in rows:
+        for suffix in (".jpg", ".png"):
+            ledger.kept(f"{asin}{suffix}", url)  # a stale, damaged or unrecorded cover is removed here
 
     def one(row):
         asin, url = row
         return {"parent_asin": asin, "image_url": url, **fetch_image(url, out / asin, retries, backoff, timeout)}
 
+    results, fetched = [], {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(tqdm(pool.map(one, rows), total=len(rows), desc="images", unit="img", mininterval=5))
+        for result in tqdm(pool.map(one, rows), total=len(rows), desc="images", unit="img", mininterval=5):
+            results.append(result)
+            if result["status"] == "downloaded":
+                fetched[Path(result["image_path"]).name] = result["image_url"]
+            if len(fetched) >= RECORD_EVERY:
+                ledger.record(fetched)
+                fetched = {}
+    ledger.record(fetched)
     frame = pl.DataFrame(
         results,
         schema={
