@@ -145,6 +145,8 @@ STAMPED = {
     "generation": ({}, {"generation": {"do_sample": True, "top_k": 5}}),
     "batch_size": ({}, {"batch_size": 2}),
     "seed": ({"seed": 3}, {"generation": {"do_sample": True, "top_k": 5}}),
+    "dtype": ({}, {"dtype": "bfloat16"}),
+    "quantization": ({}, {"quantization": "nf4"}),
 }
 
 
