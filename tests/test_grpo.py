@@ -120,7 +120,7 @@ def test_two_grpo_steps_change_every_lora_weight_and_write_the_logs(tiny_qwen, p
     import polars as pl
     import torch
 
-    from mmpcbench.grpo.train import ParseRate, train_grpo
+    from mmpcbench.grpo.train import GRPOData, ParseRate, train_grpo
 
     from transformers import TrainerCallback
 
@@ -135,9 +135,8 @@ def test_two_grpo_steps_change_every_lora_weight_and_write_the_logs(tiny_qwen, p
                 "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
                 "trainer": TRAINER}
     snapshot = Snapshot()
-    record = train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
-                        out_dir=tmp_path / "run", settings=settings, rewards=[length_reward, ParseRate("title")],
-                        callbacks=[snapshot])
+    record = train_grpo(GRPOData("i2t", tiny_qwen, "Title?", "title", items, root), tmp_path / "run", settings,
+                        [length_reward, ParseRate("title")], callbacks=[snapshot])
     after = _lora(tmp_path / "run")
     assert len(after) == len(snapshot.lora) > 0
     changed = [k for k, v in snapshot.lora.items() if not torch.equal(v.cpu(), after[k.replace(".default", "")])]
@@ -156,13 +155,12 @@ RESUMABLE = {"num_generations": 4, "learning_rate": 1e-2, "save_steps": 1, "seed
 
 def _train_twice(tiny_qwen, pool, out_dir, second: dict) -> dict:
     """Two steps with RESUMABLE, then a second run in the same folder with ``second``; its record."""
-    from mmpcbench.grpo.train import train_grpo
+    from mmpcbench.grpo.train import GRPOData, train_grpo
 
     root, items = pool
-    common = {"task": "i2t", "entry": tiny_qwen, "prompt": "Title?", "answer_key": "title", "pool": items,
-              "data_root": root, "out_dir": out_dir, "rewards": [length_reward]}
-    train_grpo(settings=RESUMABLE, **common)
-    return train_grpo(settings=second, **common)
+    data = GRPOData("i2t", tiny_qwen, "Title?", "title", items, root)
+    train_grpo(data, out_dir, RESUMABLE, [length_reward])
+    return train_grpo(data, out_dir, second, [length_reward])
 
 
 def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_qwen, pool, tmp_path):
@@ -181,14 +179,13 @@ def test_checkpoints_of_other_settings_are_not_resumed(tiny_qwen, pool, tmp_path
 def test_of_several_learning_rates_the_best_on_the_heldout_tenth_is_kept(tiny_qwen, pool, tmp_path):
     import filecmp
 
-    from mmpcbench.grpo.train import lr_folder, train_grpo_runs
+    from mmpcbench.grpo.train import GRPOData, lr_folder, train_grpo_runs
 
     root, items = pool
     settings = {"num_generations": 4, "save_steps": 1, "seed": 0, "heldout_share": 0.2,
                 "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}, "trainer": {**TRAINER, "max_steps": 1}}
-    summary = train_grpo_runs(out_dir=tmp_path, learning_rates=[1e-4, 1e-1], task="i2t", entry=tiny_qwen,
-                              prompt="Title?", answer_key="title", pool=items, data_root=root, settings=settings,
-                              rewards=[length_reward])
+    summary = train_grpo_runs(GRPOData("i2t", tiny_qwen, "Title?", "title", items, root), tmp_path, [1e-4, 1e-1],
+                              settings, [length_reward])
     scores = {run["learning_rate"]: run["heldout_reward"] for run in summary["runs"]}
     assert summary["chosen_learning_rate"] == max(scores, key=scores.get)
     chosen = tmp_path / lr_folder(summary["chosen_learning_rate"]) / "adapter" / "adapter_model.safetensors"
@@ -265,12 +262,11 @@ def test_a_trained_adapter_loads_as_a_completion_method_and_changes_the_output(t
     import torch
 
     from mmpcbench.completion.mllm import conversation, load_mllm
-    from mmpcbench.grpo.train import train_grpo
+    from mmpcbench.grpo.train import GRPOData, train_grpo
 
     root, items = pool
     settings = {**RESUMABLE, "learning_rate": 0.1, "trainer": {**TRAINER, "max_steps": 1}}
-    train_grpo(task="i2t", entry=tiny_qwen, prompt="Title?", answer_key="title", pool=items, data_root=root,
-               out_dir=tmp_path, settings=settings, rewards=[length_reward])
+    train_grpo(GRPOData("i2t", tiny_qwen, "Title?", "title", items, root), tmp_path, settings, [length_reward])
     image = Image.open(root / "I1.png").convert("RGB")
     logits = []
     for entry in (tiny_qwen, {**tiny_qwen, "adapter_path": str(tmp_path / "adapter")}):
@@ -302,19 +298,18 @@ def test_a_damaged_or_unrecorded_checkpoint_is_named_and_the_last_intact_one_res
                                                                                      caplog):
     """Issue #20: a checkpoint is resumed only if it was recorded whole (a kill mid-save leaves one that
     is not) and its bytes are intact."""
-    from mmpcbench.grpo.train import train_grpo
+    from mmpcbench.grpo.train import GRPOData, train_grpo
 
     root, items = pool
-    common = {"task": "i2t", "entry": tiny_qwen, "prompt": "Title?", "answer_key": "title", "pool": items,
-              "data_root": root, "out_dir": tmp_path, "rewards": [length_reward]}
-    train_grpo(settings=RESUMABLE, **common)
+    data = GRPOData("i2t", tiny_qwen, "Title?", "title", items, root)
+    train_grpo(data, tmp_path, RESUMABLE, [length_reward])
     weights = tmp_path / "checkpoints/checkpoint-2/adapter_model.safetensors"
-    data = bytearray(weights.read_bytes())
-    data[len(data) // 2 : len(data) // 2 + 200] = bytes(200)  # the header intact: it would still load
-    weights.write_bytes(bytes(data))
-    record = train_grpo(settings={**RESUMABLE, "trainer": {**TRAINER, "max_steps": 3}}, **common)
+    damaged = bytearray(weights.read_bytes())
+    damaged[len(damaged) // 2 : len(damaged) // 2 + 200] = bytes(200)  # the header intact: it would still load
+    weights.write_bytes(bytes(damaged))
+    record = train_grpo(data, tmp_path, {**RESUMABLE, "trainer": {**TRAINER, "max_steps": 3}}, [length_reward])
     assert record["resumed_from"].endswith("checkpoint-1") and record["steps"] == 3
     assert f"{tmp_path / 'checkpoints/checkpoint-2'}: damaged" in caplog.text
     (tmp_path / "checkpoints/checkpoint-9").mkdir()  # a save cut short by a kill
-    record = train_grpo(settings={**RESUMABLE, "trainer": {**TRAINER, "max_steps": 3}}, **common)
+    record = train_grpo(data, tmp_path, {**RESUMABLE, "trainer": {**TRAINER, "max_steps": 3}}, [length_reward])
     assert record["resumed_from"].endswith("checkpoint-3") and "checkpoint-9: not recorded as finished" in caplog.text

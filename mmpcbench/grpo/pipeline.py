@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mmpcbench.grpo.train import build_rewards, train_grpo_runs
+from mmpcbench.grpo.train import GRPOData, build_rewards, train_grpo_runs
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,5 @@ def train_task(*, task: str, entry: dict, request: dict, grpo: dict, reward_mode
                             settings["seed"])
     log.info("GRPO %s on %s: %d pool items from %d categories, learning rates %s", task, entry.get("model"),
              pool.height, len(pool_paths), grpo["learning_rates"])
-    return train_grpo_runs(out_dir=Path(out_dir), learning_rates=grpo["learning_rates"], task=task, entry=entry,
-                           prompt=request["prompt"], answer_key=request["answer_key"], pool=pool,
-                           data_root=data_root, settings=settings, rewards=rewards)
+    data = GRPOData(task, entry, request["prompt"], request["answer_key"], pool, data_root)
+    return train_grpo_runs(data, Path(out_dir), grpo["learning_rates"], settings, rewards)

@@ -37,6 +37,7 @@ import logging
 import math
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ from mmpcbench.families import TASKS
 from mmpcbench.grpo.rewards import FormatReward, ImageSimilarityReward, TextSimilarityReward, parsed_answers
 from mmpcbench.io import atomic_path, provenance, write_json, write_parquet
 from mmpcbench.seeds import derive_seed
-from mmpcbench.units import Ledger
+from mmpcbench.units import Ledger, folder_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -218,10 +219,24 @@ def reward_log(history: list[dict], reward_names: list[str]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
 
-def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl.DataFrame, data_root, out_dir,
-               settings: dict, rewards: list, learning_rate: float | None = None, callbacks: list | None = None) -> dict:
-    """Train one LoRA adapter for ``task`` on ``pool`` (see the module docstring); write the adapter, the
-    reward log and ``grpo.json`` under ``out_dir``; return the record. ``settings``: ``lora`` (r, alpha,
+@dataclass(frozen=True, eq=False)
+class GRPOData:
+    """What a GRPO run trains on: the task, the base model's registry entry, the ``complete`` stage's
+    prompt and answer key of the task, and the pool (``parent_asin, text, image_path``, covers under
+    ``data_root``)."""
+
+    task: str
+    entry: dict
+    prompt: str
+    answer_key: str
+    pool: pl.DataFrame
+    data_root: str | Path
+
+
+def train_grpo(data: GRPOData, out_dir, settings: dict, rewards: list, learning_rate: float | None = None,
+               callbacks: list | None = None) -> dict:
+    """Train one LoRA adapter for ``data.task`` on ``data.pool`` (see the module docstring); write the
+    adapter, the reward log and ``grpo.json`` under ``out_dir``; return the record. ``settings``: ``lora`` (r, alpha,
     dropout, target_modules), ``num_generations``, ``learning_rate``, ``save_steps``, ``seed``,
     ``heldout_share``, ``device``, ``plateau`` (window, patience, min_delta; null: off), ``rewards``
     (scales, n_images) and ``trainer`` (GRPOConfig). ``rewards``: the loaded reward callables
@@ -229,19 +244,19 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
     from datasets import Dataset
 
     started = time.time()
+    task = data.task
     if task not in TASKS:
         raise GRPOSettingsError(f"unknown GRPO task {task!r}; known: {list(TASKS)}")
     out = Path(out_dir)
     lr = learning_rate if learning_rate is not None else settings.get("learning_rate", 1e-5)
-    stamp = run_stamp(task=task, entry=entry, prompt=prompt, answer_key=answer_key, pool=pool, settings=settings,
-                      learning_rate=lr)
+    stamp = run_stamp(data, settings, lr)
     _stamp_run(out, stamp)
     checkpoints = Ledger(out / "checkpoints", stamp)
-    rows, skipped = pool_rows(task, prompt, pool, data_root)
+    rows, skipped = pool_rows(task, data.prompt, data.pool, data.data_root)
     train_rows, heldout_rows = split_heldout(rows, settings.get("heldout_share", 0.1), settings.get("seed", 0))
     if not train_rows:
         raise ValueError(f"GRPO {task}: no usable pool item (skipped: {skipped})")
-    trainer, config, plateau = _trainer(entry, settings, rewards, train_rows, out / "checkpoints", lr,
+    trainer, config, plateau = _trainer(data.entry, settings, rewards, train_rows, out / "checkpoints", lr,
                                         [*(callbacks or []), checksum_callback(checkpoints)])
     checkpoint = _train_or_keep(trainer, checkpoints, config.max_steps)
     heldout_reward = None
@@ -255,8 +270,8 @@ def train_grpo(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl
     steps = int(trainer.state.global_step)
     stop = "plateau" if plateau and plateau.stopped_at is not None else "max_steps"
     record = {
-        "task": task, "base_model": entry.get("model"), "learning_rate": lr, "steps": steps, "stop_reason": stop,
-        "resumed_from": checkpoint, "items": {"pool": pool.height, "train": len(train_rows),
+        "task": task, "base_model": data.entry.get("model"), "learning_rate": lr, "steps": steps, "stop_reason": stop,
+        "resumed_from": checkpoint, "items": {"pool": data.pool.height, "train": len(train_rows),
                                               "heldout": len(heldout_rows), "skipped": skipped},
         "heldout": [r["parent_asin"] for r in heldout_rows], "heldout_reward": heldout_reward,
         "settings": {key: value for key, value in settings.items() if key != "trainer"},
@@ -358,17 +373,19 @@ def _train_or_keep(trainer, checkpoints: Ledger, max_steps: int) -> str | None:
     return checkpoint
 
 
-def run_stamp(*, task: str, entry: dict, prompt: str, answer_key: str, pool: pl.DataFrame, settings: dict,
-              learning_rate: float) -> dict:
-    """What a run's adapter depends on (the pool by a hash of its item ids), as JSON values: checkpoints
-    or a finished run of other settings are never resumed or reused. How long to train (``max_steps``)
-    and how often to save are left out: a longer ``max_steps`` continues a run from its checkpoint."""
-    ids = "\x1f".join(sorted(pool["parent_asin"].to_list()))
+def run_stamp(data: GRPOData, settings: dict, learning_rate: float) -> dict:
+    """What a run's adapter depends on (the pool by a hash of its item ids, a local model folder by its
+    :func:`folder_fingerprint`), as JSON values: checkpoints or a finished run of other settings are
+    never resumed or reused. How long to train (``max_steps``) and how often to save are left out: a
+    longer ``max_steps`` continues a run from its checkpoint."""
+    entry = data.entry
+    ids = "\x1f".join(sorted(data.pool["parent_asin"].to_list()))
     trainer = {k: v for k, v in settings.get("trainer", {}).items() if k != "max_steps"}
     settings = {**{k: v for k, v in settings.items() if k not in ("save_steps", "evaluate_heldout")}, "trainer": trainer}
-    stamp = {"task": task, "model": entry.get("model"), "revision": entry.get("revision"),
-             "dtype": entry.get("dtype"), "quantization": entry.get("quantization"), "prompt": prompt,
-             "answer_key": answer_key, "learning_rate": learning_rate, "settings": settings,
+    stamp = {"task": data.task, "model": entry.get("model"), "revision": entry.get("revision"),
+             "model_files": folder_fingerprint(entry.get("model", "")),
+             "dtype": entry.get("dtype"), "quantization": entry.get("quantization"), "prompt": data.prompt,
+             "answer_key": data.answer_key, "learning_rate": learning_rate, "settings": settings,
              "pool": hashlib.sha256(ids.encode()).hexdigest()[:16]}
     return json.loads(json.dumps(stamp, sort_keys=True, default=str))
 
@@ -377,7 +394,7 @@ def lr_folder(learning_rate: float) -> str:
     return f"lr_{learning_rate:g}"
 
 
-def train_grpo_runs(*, out_dir, learning_rates: list[float], **kwargs) -> dict:
+def train_grpo_runs(data: GRPOData, out_dir, learning_rates: list[float], settings: dict, rewards: list) -> dict:
     """One :func:`train_grpo` run per learning rate (``<out>/lr_<lr>/``, each resumable; a finished run
     is kept), then the run with the best mean total reward on the held-out tenth of the pool is kept:
     its adapter and reward log are copied to ``<out>/adapter`` and ``<out>/reward_log.parquet``, and
@@ -386,20 +403,18 @@ def train_grpo_runs(*, out_dir, learning_rates: list[float], **kwargs) -> dict:
         raise GRPOSettingsError("grpo.learning_rates is empty: give at least one learning rate")
     out = Path(out_dir)
     runs = []
-    kwargs["settings"] = {**kwargs["settings"], "evaluate_heldout": len(learning_rates) > 1}
-    stamp_keys = ("task", "entry", "prompt", "answer_key", "pool", "settings")
+    settings = {**settings, "evaluate_heldout": len(learning_rates) > 1}
     for lr in learning_rates:
         folder = out / lr_folder(lr)
-        stamp = run_stamp(learning_rate=lr, **{key: kwargs[key] for key in stamp_keys})
-        finished = Ledger(folder, stamp)
+        finished = Ledger(folder, run_stamp(data, settings, lr))
         if all([finished.kept(name) for name in FINISHED]):  # every one checked (a damaged one is removed)
             record = json.loads((folder / "grpo.json").read_text())
-            max_steps = kwargs["settings"].get("trainer", {}).get("max_steps", -1)
+            max_steps = settings.get("trainer", {}).get("max_steps", -1)
             if record["stop_reason"] == "plateau" or 0 < max_steps <= record["steps"]:
                 log.info("%s: finished with these settings; kept", folder)
                 runs.append(record)
                 continue
-        runs.append(train_grpo(out_dir=folder, learning_rate=lr, **kwargs))
+        runs.append(train_grpo(data, folder, settings, rewards, learning_rate=lr))
     scores = [r.get("heldout_reward") for r in runs]
     if len(runs) > 1 and any(score is None for score in scores):
         raise ValueError("choosing between learning rates needs a held-out reward for each run "
