@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/snakemake all --cores $(CORES) --scheduler greedy --configfile demo/config.yaml
+	$(BIN)/snakemake all --cores $(CORES) --scheduler greedy --rerun-incomplete --configfile demo/config.yaml
 	@echo; cat demo_output/results/tables/table1_dataset_stats.md
 	@echo; cat demo_output/results/tables/table2_cq_i2t_by_method.md
 	@echo; cat demo_output/results/tables/table3_cq_t2i_by_method.md
