@@ -188,17 +188,21 @@ RECOMMENDERS.add(Recommender(
 
 @dataclass(frozen=True)
 class Imputation:
-    """A RecBench imputation baseline: ``rows(features, mask, seed) -> array`` gives the masked items'
-    feature rows (``features``: every item's real rows; ``mask``: the masked items, boolean)."""
+    """A RecBench imputation baseline: ``rows(features, mask, seed, rate, **settings) -> array`` gives the
+    masked items' feature rows (``features``: every item's real rows; ``mask``: the masked items,
+    boolean; ``settings``: its entry of ``recbench.imputation_settings``). One that ``uses_interactions``
+    also gets ``interactions=(users, items)``, the training pairs by itemID."""
 
     name: str
     rows: str | Callable
+    uses_interactions: bool = False
 
 
 IMPUTATIONS: Registry[Imputation] = Registry("imputation")
 IMPUTATIONS.add(Imputation("zeros", "mmpcbench.features.build:impute_zeros"))
 IMPUTATIONS.add(Imputation("random", "mmpcbench.features.build:impute_random"))
 IMPUTATIONS.add(Imputation("mean", "mmpcbench.features.build:impute_mean"))
+IMPUTATIONS.add(Imputation("propagation", "mmpcbench.features.propagation:impute_propagation", uses_interactions=True))
 
 
 # --- encoders ------------------------------------------------------------------------------------------

@@ -273,7 +273,15 @@ def variant_inputs(wildcards):
         task, method = wildcards.variant.split("-", 1)
         if method in METHODS:
             inputs["completion"] = P.completion_embedding(task, wildcards.category, method)
+        elif families.IMPUTATIONS[method].uses_interactions:
+            inputs["inter"] = P.inter(wildcards.category)
     return inputs
+
+
+def imputation_settings_of(wildcards):
+    """The settings of the imputation a variant runs (``recbench.imputation_settings``); {} otherwise."""
+    method = wildcards.variant.split("-", 1)[1] if wildcards.variant != ORIGINAL else None
+    return RECBENCH.get("imputation_settings", {}).get(method, {}) if method in RECBENCH["imputations"] else {}
 
 
 def variant_rates(wildcards):

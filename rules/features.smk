@@ -33,6 +33,7 @@ rule features:
         missing_completion=RECBENCH["missing_completion"],
         image_normalise=RECBENCH["features"]["image_normalise"],
         modalities=RECBENCH["features"]["modalities"],
+        imputation_settings=imputation_settings_of,
     resources:
         runtime=10,  # minutes: seconds of CPU work (a SLURM group job sums its jobs' runtimes)
     log:

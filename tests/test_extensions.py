@@ -42,7 +42,7 @@ def test_without_the_extension_its_members_are_unknown(paper_config):
     ("recommenders", lambda c: c["recbench"]["recommenders"].update(LATTICE={}),
      r"'recbench\.recommenders': unknown recommender 'LATTICE'; known: \['BM3', 'FREEDOM', 'ItemBias', 'VBPR'\]"),
     ("imputations", lambda c: c["recbench"]["imputations"].append("median"),
-     r"'recbench\.imputations': unknown imputation 'median'; known: \['mean', 'ones', 'random', 'zeros'\]"),
+     r"'recbench\.imputations': unknown imputation 'median'; known: \['mean', 'ones', 'propagation', 'random', 'zeros'\]"),
     ("image encoder", lambda c: c["encoders"]["image"].update(family="dino"),
      r"'encoders\.image\.family': unknown image encoder family 'dino'; known: \[.*'pixel_grid'.*\]"),
     ("MLLM family", lambda c: c["models"]["qwen2.5-vl-7b"].update(family="internvl3"),

@@ -165,3 +165,60 @@ def test_a_single_modality_writes_only_its_file_and_trains(tmp_path):
                        **_two_item_inputs(tmp_path))
     with pytest.raises(FileNotFoundError, match="neither"):
         load_features(tmp_path, 2)
+
+
+# The propagation imputation on a graph small enough to compute by hand (issue #21). Users: u0 {0, 1},
+# u1 {0, 1, 2}, u2 {2, 3}, u3 {3, 4}. Co-interactions: 0–1: 2, 0–2: 1, 1–2: 1, 2–3: 1, 3–4: 1.
+# top_k 2: 0 → {1, 2}; 1 → {0, 2}; 2 → {0, 1} (three ties of 1: the lower itemIDs); 3 → {2, 4}; 4 → {3}.
+# Degrees 2, 2, 2, 2, 1, so Â[i, j] = 1/2 for i, j < 4 and 1/√2 between 3 and 4.
+# Items 2, 3, 4 masked, X₀ = [1, 2, 0, 0, 0]:
+#   layer 1: x2 = (1 + 2)/2 = 1.5, x3 = (0)/2 + 0/√2 = 0, x4 = 0/√2 = 0
+#   layer 2: x2 = 1.5, x3 = 1.5/2 = 0.75, x4 = 0
+#   layer 3: x2 = 1.5, x3 = 0.75 + 0/√2 = 0.75, x4 = 0.75/√2
+GRAPH_USERS = np.array([0, 0, 1, 1, 1, 2, 2, 3, 3])
+GRAPH_ITEMS = np.array([0, 1, 0, 1, 2, 2, 3, 3, 4])
+
+
+@pytest.mark.parametrize("layers, expected", [(1, [1.5, 0, 0]), (2, [1.5, 0.75, 0]),
+                                              (3, [1.5, 0.75, 0.75 / np.sqrt(2)])])
+def test_propagation_imputation_by_hand_on_five_items(layers, expected):
+    truth = np.array([[1.0, 10], [2, 20], [3, 30], [4, 40], [5, 50]], dtype=np.float32)
+    mask = np.array([0, 0, 1, 1, 1], bool)
+    rows = imputed("propagation", truth, mask, 0, 0.6, settings={"layers": layers, "top_k": 2},
+                   interactions=(GRAPH_USERS, GRAPH_ITEMS))
+    np.testing.assert_allclose(rows[:, 0], expected, rtol=1e-6)
+    np.testing.assert_allclose(rows[:, 1], 10 * np.array(expected), rtol=1e-6)  # each column alike
+
+
+def test_propagation_graph_keeps_only_positive_co_interactions_and_no_self_loop():
+    from mmpcbench.features.propagation import neighbour_graph
+
+    graph = neighbour_graph(GRAPH_USERS, GRAPH_ITEMS, 6, top_k=3).toarray()  # item 5: never interacted
+    assert not graph.diagonal().any() and not graph[5].any() and not graph[:, 5].any()
+    assert (graph[4] > 0).sum() == 1  # one co-interacted item, not top_k of them
+    half, root = 0.5, 1 / np.sqrt(6)  # item 2 has three neighbours now: 1/√(2·3)
+    np.testing.assert_allclose(graph[0, [1, 2]], [half, root])
+    with pytest.raises(FeatureError, match="needs the training interactions"):
+        imputed("propagation", np.zeros((6, 2)), np.ones(6, bool), 0, 1.0, settings={"layers": 1, "top_k": 2})
+
+
+def test_propagation_reads_only_the_training_split(tmp_path):
+    """A validation or test interaction never links items (it would leak the held-out pairs)."""
+    ids = pl.DataFrame({"original_id": ["a", "b", "c"], "new_id": [0, 1, 2]})
+    ids.write_csv(tmp_path / "i_id_mapping.csv")
+    embeddings(["a", "b", "c"], np.array([[1.0], [2], [3]])).write_parquet(tmp_path / "text.parquet")
+    embeddings(["a", "b", "c"], np.array([[1.0], [2], [3]])).write_parquet(tmp_path / "image.parquet")
+    # train: u0 {a, b}, u1 {b}; valid (x_label 1): u0 {c}; test (2): u1 {c}. In training c is linked to nothing.
+    pl.DataFrame({"userID": [0, 0, 1, 0, 1], "itemID": [0, 1, 1, 2, 2], "x_label": [0, 0, 0, 1, 2]}).write_csv(
+        tmp_path / "c.inter", separator="\t")
+    out = tmp_path / "out"
+    write_features(variant="i2t-propagation", item_map_path=tmp_path / "i_id_mapping.csv",
+                   text_path=tmp_path / "text.parquet", image_path=tmp_path / "image.parquet", completion_path=None,
+                   out_dir=out, manifest_path=out / "features.json", inter_path=tmp_path / "c.inter",
+                   plan=plan(rates=[0.5], seed=0, imputation_settings={"layers": 2, "top_k": 5}))
+    text = np.load(out / "rate_0.5" / "text_feat.npy")[:, 0]
+    mask = mask_for(3, 0.5, 0)
+    assert mask.sum() == 1
+    masked = int(np.flatnonzero(mask)[0])
+    expected = {0: 2.0, 1: 1.0, 2: 0.0}[masked]  # a ↔ b in training; c alone (its test pair unused)
+    assert text[masked] == pytest.approx(expected)

@@ -130,8 +130,8 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
                         ("embed_items", 18), ("complete_text_borrowed", 36), ("complete_image_borrowed", 36),
                         ("complete_mllm", 9 * 7 * 2), ("diffuse", 9 * 7), ("score_text", 9 * 11),
                         ("score_image", 9 * 11), ("cqbench_tables", 1), ("cqbench_radar", 1),
-                        ("embed_completion", 9 * 2 * 11), ("features", 9 * (1 + 2 * 14)),
-                        ("train_recommender", 9 * (1 + 2 * 14)), ("recbench_report", 1), ("grpo_train", 2),
+                        ("embed_completion", 9 * 2 * 11), ("features", 9 * (1 + 2 * 15)),
+                        ("train_recommender", 9 * (1 + 2 * 15)), ("recbench_report", 1), ("grpo_train", 2),
                         ("grpo_report", 1)):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), rule
     # GRPO: one GPU job per task; the adapter's completions read the adapter it writes

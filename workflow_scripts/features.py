@@ -18,5 +18,7 @@ write_features(
     manifest_path=out / "features.json",
     plan=FeaturePlan(rates=snakemake.params.rates, seed=snakemake.params.seed,
                      missing_completion=snakemake.params.missing_completion,
-                     image_normalise=snakemake.params.image_normalise, modalities=snakemake.params.modalities),
+                     image_normalise=snakemake.params.image_normalise, modalities=snakemake.params.modalities,
+                     imputation_settings=dict(snakemake.params.imputation_settings)),
+    inter_path=snakemake.input.get("inter"),
 )

@@ -4,7 +4,8 @@ A **variant** is ``original`` (the items' own features) or ``<task>-<method>``: 
 features are replaced, for T→I their image features. ``method`` is a completion method (an MLLM, the retrieval baseline, a
 control) or an imputation baseline: ``zeros`` and ``random`` (N(0, 1), the authors' two baselines) and
 ``mean`` (ours: the mean feature of the items whose modality is not masked; at rate 1.0, where none is
-left, the mean over all items).
+left, the mean over all items), and ``propagation`` (feature propagation over the training
+co-interaction graph, Malitesta et al. 2024: defined in :mod:`mmpcbench.features.propagation`).
 
 **Missing rates.** For rate r, ``int(N·r)`` items are masked: the first of one seeded permutation of the
 category's items, so the masked sets are nested (0.2 ⊂ 0.5 ⊂ …) and the same for text and image (the
@@ -104,9 +105,16 @@ def impute_mean(truth: np.ndarray, mask: np.ndarray, seed: int, rate: float) -> 
     return np.tile(_mean_vector(truth, mask), (int(mask.sum()), 1)).astype(np.float32)
 
 
-def imputed(method: str, truth: np.ndarray, mask: np.ndarray, seed: int, rate: float) -> np.ndarray:
-    """The rows the imputation baseline ``method`` (``families.IMPUTATIONS``) gives the masked items."""
-    return resolve(IMPUTATIONS[method].rows)(truth, mask, seed, rate)
+def imputed(method: str, truth: np.ndarray, mask: np.ndarray, seed: int, rate: float, settings: dict | None = None,
+            interactions: tuple | None = None) -> np.ndarray:
+    """The rows the imputation baseline ``method`` (``families.IMPUTATIONS``) gives the masked items, with
+    its ``settings`` and, if it uses them, the training ``interactions`` (users, items)."""
+    member, extra = IMPUTATIONS[method], dict(settings or {})
+    if member.uses_interactions:
+        if interactions is None:
+            raise FeatureError(f"the imputation {method!r} needs the training interactions")
+        extra["interactions"] = interactions
+    return resolve(member.rows)(truth, mask, seed, rate, **extra)
 
 
 def replaced(truth: np.ndarray, mask: np.ndarray, completion: np.ndarray, available: np.ndarray,
@@ -129,10 +137,11 @@ def replaced(truth: np.ndarray, mask: np.ndarray, completion: np.ndarray, availa
 
 def variant_features(variant: str, truth: dict[str, np.ndarray], rates: list[float], seed: int,
                      completion: tuple[np.ndarray, np.ndarray] | None = None,
-                     missing_completion: str = "mean") -> dict[float, dict]:
+                     missing_completion: str = "mean", imputation: dict | None = None) -> dict[float, dict]:
     """For each rate: ``{"text": …, "image": …, "masked": n, "missing_completion": n}`` (the modalities of
     ``truth``). ``truth``: the ground-truth ``text`` and/or ``image`` matrices (itemID order); ``completion``: (matrix,
-    available) of the completion method's features of the replaced modality (None for an imputation)."""
+    available) of the completion method's features of the replaced modality (None for an imputation);
+    ``imputation``: an imputation's ``settings`` and ``interactions`` (:func:`imputed`)."""
     task, method = parse_variant(variant)
     n_items = len(next(iter(truth.values())))
     out = {}
@@ -143,7 +152,7 @@ def variant_features(variant: str, truth: dict[str, np.ndarray], rates: list[flo
             mask = mask_for(n_items, rate, seed)
             if method in IMPUTATIONS:
                 rows = truth[modality].copy()
-                rows[mask] = imputed(method, truth[modality], mask, seed, rate)
+                rows[mask] = imputed(method, truth[modality], mask, seed, rate, **(imputation or {}))
                 lacking = 0
             else:
                 if completion is None:

@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +123,18 @@ def _completion_features(variant: str, item_ids: pl.DataFrame, completion_path, 
     return completion, dict(joined.group_by("status").len().sort("status").iter_rows())
 
 
+def _training_pairs(inter_path, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training split's (users, items) of a ``.inter`` file (MMRec's ``x_label`` 0)."""
+    if inter_path is None:
+        raise ValueError("this imputation needs the category's interactions (inter_path)")
+    train = pl.read_csv(inter_path, separator="\t", columns=["userID", "itemID", "x_label"]).filter(
+        pl.col("x_label") == 0)
+    items = train["itemID"].to_numpy()
+    if len(items) and not 0 <= items.min() <= items.max() < n_items:
+        raise ValueError(f"{inter_path}: itemIDs outside 0..{n_items - 1} (the item map's range)")
+    return train["userID"].to_numpy(), items
+
+
 def _write_matrix(path: Path, matrix: np.ndarray) -> dict:
     """``matrix`` as float32 ``.npy`` at ``path`` (atomically); its shape and hash for the manifest."""
     with atomic_path(path) as tmp:
@@ -136,19 +148,23 @@ class FeaturePlan:
     """How every variant's features are made (the config's ``recbench`` section): the missing ``rates``,
     the mask ``seed`` (``mask_seed``), what a masked item without a completion gets
     (``missing_completion``), whether image rows are L2-normalised (``features.image_normalise``) and
-    which ``modalities`` the recommenders see (``features.modalities``)."""
+    which ``modalities`` the recommenders see (``features.modalities``), and the settings of the
+    imputation the variant runs (its entry of ``imputation_settings``)."""
 
     rates: list[float]
     seed: int
     missing_completion: str
     image_normalise: bool
     modalities: tuple[str, ...]
+    imputation_settings: dict = field(default_factory=dict)
 
 
 def write_features(*, variant: str, item_map_path, text_path, image_path, completion_path, out_dir, manifest_path,
-                   plan: FeaturePlan) -> dict:
+                   plan: FeaturePlan, inter_path=None) -> dict:
     """Write one variant's features for every rate of ``plan`` under ``out_dir/rate_<r>/`` and its
-    manifest (only ``plan.modalities``; image rows L2-normalised when ``plan.image_normalise``)."""
+    manifest (only ``plan.modalities``; image rows L2-normalised when ``plan.image_normalise``).
+    ``inter_path``: the category's ``.inter`` file, read for an imputation that uses the training
+    interactions."""
     rates, seed, missing_completion = plan.rates, plan.seed, plan.missing_completion
     image_normalise, modalities = plan.image_normalise, tuple(plan.modalities)
     unknown = [m for m in modalities if m not in ("text", "image")]
@@ -164,7 +180,11 @@ def write_features(*, variant: str, item_map_path, text_path, image_path, comple
     if task is not None and method not in IMPUTATIONS:
         completion, status_counts = _completion_features(variant, item_ids, completion_path,
                                                          image_normalise and TASKS[task].completes == "image")
-    built = variant_features(variant, truth, rates, seed, completion, missing_completion)
+    imputation = None
+    if task is not None and method in IMPUTATIONS:
+        imputation = {"settings": plan.imputation_settings, "interactions": _training_pairs(inter_path, item_ids.height)
+                      if IMPUTATIONS[method].uses_interactions else None}
+    built = variant_features(variant, truth, rates, seed, completion, missing_completion, imputation)
     record = {"variant": variant, "task": task, "method": method, "n_items": item_ids.height, "seed": seed,
               "missing_completion_policy": missing_completion, "completion_status": status_counts,
               "modalities": list(truth), "image_normalise": bool(image_normalise), "rates": {}}
