@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+BLOCK = 1024  # items whose co-interaction rows are computed together
+
 
 def neighbour_graph(users: np.ndarray, items: np.ndarray, n_items: int, top_k: int) -> sp.csr_matrix:
     """``Â`` of steps 1–3 from the training pairs ``(users, items)`` (itemIDs ``0..n_items-1``)."""
@@ -42,16 +44,19 @@ def neighbour_graph(users: np.ndarray, items: np.ndarray, n_items: int, top_k: i
     interactions = sp.csr_matrix((np.ones(len(users)), (users, items)), shape=(n_users, n_items))
     interactions.sum_duplicates()
     interactions.data[:] = 1.0  # a user's repeated pair counts once
-    counts = (interactions.T @ interactions).tocsr()
-    counts.setdiag(0)
-    counts.eliminate_zeros()
+    by_item = interactions.T.tocsr()
     rows, cols = [], []
-    for item in range(n_items):
-        start, end = counts.indptr[item], counts.indptr[item + 1]
-        others, weights = counts.indices[start:end], counts.data[start:end]
-        chosen = others[np.lexsort((others, -weights))[:top_k]]  # most co-interactions first, then lower itemID
-        rows.append(np.full(len(chosen), item))
-        cols.append(chosen)
+    for start in range(0, n_items, BLOCK):  # C one block of rows at a time: memory bounded on a large catalogue
+        counts = (by_item[start : start + BLOCK] @ interactions).tocsr()
+        for offset in range(counts.shape[0]):
+            item = start + offset
+            begin, end = counts.indptr[offset], counts.indptr[offset + 1]
+            others, weights = counts.indices[begin:end], counts.data[begin:end]
+            keep = (others != item) & (weights > 0)
+            others, weights = others[keep], weights[keep]
+            chosen = others[np.lexsort((others, -weights))[:top_k]]  # most co-interactions first, then lower itemID
+            rows.append(np.full(len(chosen), item))
+            cols.append(chosen)
     rows, cols = (np.concatenate(part) if part else np.array([], dtype=int) for part in (rows, cols))
     adjacency = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_items, n_items))
     degree = np.asarray(adjacency.sum(axis=1)).ravel()
