@@ -250,8 +250,7 @@ def train_grpo(data: GRPOData, out_dir, settings: dict, rewards: list, learning_
     out = Path(out_dir)
     lr = learning_rate if learning_rate is not None else settings.get("learning_rate", 1e-5)
     stamp = run_stamp(data, settings, lr)
-    _stamp_run(out, stamp)
-    checkpoints = Ledger(out / "checkpoints", stamp)
+    checkpoints = Ledger(out / "checkpoints", stamp)  # checkpoints of another stamp are removed, never resumed
     rows, skipped = pool_rows(task, data.prompt, data.pool, data.data_root)
     train_rows, heldout_rows = split_heldout(rows, settings.get("heldout_share", 0.1), settings.get("seed", 0))
     if not train_rows:
@@ -285,16 +284,6 @@ def train_grpo(data: GRPOData, out_dir, settings: dict, rewards: list, learning_
              "skipped %s", task, lr, steps, stop, last.get("reward"), last.get("parse_rate"), len(train_rows),
              len(heldout_rows), skipped)
     return record
-
-
-def _stamp_run(out: Path, stamp: dict) -> None:
-    """Record what the run in ``out`` depends on; checkpoints of other (or unrecorded) settings go."""
-    known = json.loads((out / "settings.json").read_text()) if (out / "settings.json").exists() else None
-    if (out / "checkpoints").exists() and known != stamp:
-        log.info("%s: checkpoints of other (or unrecorded) settings; training from the start", out)
-        shutil.rmtree(out / "checkpoints")
-    with atomic_path(out / "settings.json") as tmp:
-        tmp.write_text(json.dumps(stamp, sort_keys=True, indent=1))
 
 
 def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, checkpoints: Path, lr: float,
