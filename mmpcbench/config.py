@@ -120,13 +120,19 @@ def _check_grpo(config: dict) -> None:
 
 def _check_methods(config: dict) -> None:
     """``completion.controls`` and ``completion.baselines`` name registered methods of that kind."""
-    from mmpcbench.completion.methods import BORROWING
+    from mmpcbench.completion.methods import BORROWING, NUMBERED, borrowing_method
 
     for key, kind in (("controls", "control"), ("baselines", "baseline")):
-        known = sorted(name for name, method in BORROWING.items() if method.kind == kind)
-        unknown = sorted(set(config["completion"][key]) - set(known))
-        if unknown:
-            raise ConfigError(f"config key 'completion.{key}': unknown {kind}(s) {unknown}; known: {known}")
+        for name in config["completion"][key]:
+            try:
+                method = borrowing_method(name)
+            except ValueError as error:
+                raise ConfigError(f"config key 'completion.{key}': {error}") from None
+            if method.kind != kind:
+                known = sorted(n for n, m in BORROWING.items() if m.kind == kind)
+                known += [f"{prefix}<P>" for prefix, made in NUMBERED.items() if made.kind == kind]
+                raise ConfigError(f"config key 'completion.{key}': {name!r} is a {method.kind}, not a {kind}; "
+                                  f"known {kind}s: {known}")
 
 
 def _check_members(config: dict) -> None:

@@ -73,14 +73,14 @@ def test_category_override_merges_nested_keys(paper_config):
 def test_an_unregistered_control_is_named_with_the_known_ones(paper_config):
     config = copy.deepcopy(paper_config)
     config["completion"]["controls"] = ["ground_truth", "reversed"]
-    with pytest.raises(ConfigError, match=r"completion.controls.*\['reversed'\].*known: \['empty', 'ground_truth'"):
+    with pytest.raises(ConfigError, match=r"completion.controls.*'reversed'.*known: \['empty', 'ground_truth'.*'degraded<P>'"):
         validate_config(config)
 
 
 def test_a_control_listed_as_baseline_is_refused(paper_config):
     config = copy.deepcopy(paper_config)
     config["completion"]["baselines"] = ["retrieval", "shuffled"]
-    with pytest.raises(ConfigError, match=r"completion.baselines.*\['shuffled'\]"):
+    with pytest.raises(ConfigError, match=r"completion.baselines.*'shuffled' is a control, not a baseline; known baselines: \['retrieval'\]"):
         validate_config(config)
 
 

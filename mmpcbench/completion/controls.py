@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 CONTROLS = ("ground_truth", "shuffled", "empty")
+TRUTH = "ground_truth"  # the control every other completion is compared with (p = 0 of the calibration)
 
 
 def derangement(n: int, seed: int) -> np.ndarray:

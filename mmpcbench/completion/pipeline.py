@@ -31,8 +31,15 @@ def complete_by_borrowing(
     if absent:
         raise ValueError(f"completion method {method!r} needs the input(s) {absent}; given: {sorted(inputs)}")
     items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"]).sort("parent_asin")
+    text = TASKS[task].completes == "text"
+    if not hasattr(chosen, "sources"):  # a method that makes its own completions
+        frame = (chosen.complete_texts(items, seed, inputs) if text
+                 else chosen.complete_images(items, seed, inputs, data_root, image_folder, results_root))
+        log.info("%s %s: %d items completed", task, method, frame.height)
+        write_parquet(frame, out_path)
+        return frame
     sources = chosen.sources(items, seed, inputs)
-    if TASKS[task].completes == "text":
+    if text:
         frame = borrowed_texts(items, sources, method)
     else:
         frame = borrowed_images(items, sources, method, data_root, image_folder, results_root)
