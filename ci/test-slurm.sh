@@ -54,7 +54,8 @@ START=$(date +%Y-%m-%dT%H:%M:%S)
 # targets come first: --configfile takes every argument after it.
 # The inputs of the target are made locally in both folders (the demo's file:// URLs name the folder,
 # so a copied folder would see changed parameters and redo the data stages).
-DEMO=(--configfile "$REPO/demo/config.yaml")
+# one job per method, as the paper config cuts its work for a cluster (the demo runs one per category)
+DEMO=(--configfile "$REPO/demo/config.yaml" --config one_job_per_category=False)
 UPSTREAM=(demo_output/data/interim/Video_Games/rec_items.parquet demo_output/data/interim/Video_Games/cq_items.parquet)
 # embed_items -> complete_text_borrowed (retrieval) -> score_text (asks for the GPU): three DAG levels
 TARGET=demo_output/results/scores/i2t/Video_Games/retrieval.parquet

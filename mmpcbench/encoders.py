@@ -100,7 +100,9 @@ def load_sentence_transformer(spec: dict):
 
 def encode_texts(texts: list[str], spec: dict) -> np.ndarray:
     """Embed ``texts`` with the text encoder of ``spec``; an empty text gets an embedding too."""
-    return TextEncoder(spec).encode(texts)
+    from mmpcbench.models import shared
+
+    return shared(TextEncoder, spec).encode(texts)
 
 
 class ImageFeatures:
@@ -248,7 +250,9 @@ def _bilinear():
 def encode_pil_images(images, spec: dict, encoder: ImageFeatures | None = None, normalise: bool = True) -> np.ndarray:
     """Embeddings of PIL images, L2-normalised unless ``normalise`` is False (``encoder``: an already
     loaded one, else from ``spec``)."""
-    features = (encoder or ImageFeatures(spec)).pil(list(images))
+    from mmpcbench.models import shared
+
+    features = (encoder or shared(ImageFeatures, spec)).pil(list(images))
     return l2_normalise(features) if len(features) and normalise else np.asarray(features, dtype=np.float32)
 
 
@@ -257,7 +261,9 @@ def encode_images(paths: list[str | Path], spec: dict, normalise: bool = True) -
     L2-normalised unless ``normalise`` is False."""
     from PIL import Image
 
-    encoder = ImageFeatures(spec)
+    from mmpcbench.models import shared
+
+    encoder = shared(ImageFeatures, spec)
     batch_size = spec.get("batch_size", 64)
     out = []
     for start in range(0, len(paths), batch_size):  # open a batch at a time: bounded memory

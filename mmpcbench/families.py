@@ -255,9 +255,10 @@ MLLM_FAMILIES.add(MLLMFamily("gemma3", dtype="bfloat16",
 @dataclass(frozen=True)
 class Table:
     """A table of the paper that one report rule writes (as ``<stem>.csv``, ``.md``, ``.tex``): its key
-    (the rule's output name), its number in the paper, the report that builds it (``cqbench``:
-    ``report.cqbench.write_cq_tables``; ``grpo``: ``report.grpo.write_grpo_report``), the task it shows
-    (None: both) and its view of the results."""
+    (the rule's output name), its number in the paper (C.x: ours, beyond the paper), the report that
+    builds it (``cqbench``: ``report.cqbench.write_cq_tables``; ``grpo``: ``report.grpo.write_grpo_report``;
+    ``calibration``: ``report.calibration.write_calibration``), the task it shows (None: both) and its
+    view of the results."""
 
     name: str
     number: str
@@ -287,6 +288,7 @@ for _table in (
     Table("table7", "7", "table7_grpo_i2t", "grpo", "i2t", "before_after"),
     Table("table8", "8", "table8_grpo_t2i", "grpo", "t2i", "before_after"),
     Table("tableA9", "A.9", "tableA9_grpo_per_category", "grpo", None, "per_category"),
+    Table("calibration", "C.1", "tableC1_calibration", "calibration", None, "severity"),
 ):
     TABLES.add(_table)
 

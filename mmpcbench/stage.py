@@ -22,3 +22,9 @@ def start_stage(job, threads: bool = False) -> None:
     load_extensions(job.config.get("extensions"))
     if threads:
         limit_threads(job.threads)
+
+
+def each(files) -> list[str]:
+    """A job's named input or output as a list: one file (a job per method or variant) or several (a job
+    per category, ``one_job_per_category``), in the order of the job's units."""
+    return [files] if isinstance(files, str) else list(files)

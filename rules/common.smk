@@ -7,6 +7,8 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)  # the mmpcbench library, even when not pip-installed
 
 from mmpcbench import families
+from mmpcbench.completion.controls import TRUTH
+from mmpcbench.completion.degraded import severity_of
 from mmpcbench.completion.methods import borrowing_method
 from mmpcbench.completion.pipeline import task_request
 from mmpcbench.config import adapter_entries, validate_config, selection_for
@@ -50,6 +52,31 @@ RECOMMENDERS = list(RECBENCH["recommenders"])
 REC_TABLES = {name: f"{name}_rec_{recommender.lower()}_{task}"
               for name, (recommender, task) in per_recommender_tables(RECOMMENDERS, REC_TASKS).items()}
 CQ_TABLES = families.tables_of("cqbench")
+# calibration (mmpcbench.report.calibration): the ground truth and graded corruptions among the controls
+CALIBRATION = TRUTH in CONTROLS and any(severity_of(name) for name in CONTROLS)
+CALIBRATION_TABLE = families.tables_of("calibration")["calibration"]
+
+# how work is cut into jobs: one per method or variant, or one per category (config one_job_per_category)
+PER_CATEGORY = config.get("one_job_per_category", False)
+
+
+def per_job(pattern, flag=None, **values):
+    """A file of a rule that runs one unit (a method, a variant) per job; with ``one_job_per_category``,
+    the list of a category's files over ``values`` (``method=[...]``), the other wildcards kept.
+    ``flag``: Snakemake's ``directory``, applied to each."""
+    files = expand(pattern, allow_missing=True, **values) if PER_CATEGORY else [pattern]
+    files = [flag(path) for path in files] if flag else files
+    return files if PER_CATEGORY else files[0]
+
+
+def job_log(*parts, unit):
+    """The log of such a rule's job: ``parts`` and the unit's wildcard, or ``parts`` alone per category."""
+    return P.log(*parts) if PER_CATEGORY else P.log(*parts, unit)
+
+
+def units(wildcards, name, values):
+    """The units one job runs, in its output order: ``values`` per category, else the job's own."""
+    return list(values) if PER_CATEGORY else [wildcards[name]]
 
 
 wildcard_constraints:
@@ -212,9 +239,15 @@ def method_input(name, category, task):
 
 def _borrowed_inputs(wildcards, task):
     inputs = {"rec_items": P.interim(wildcards.category, "rec_items.parquet")}
-    for name in borrowing_method(wildcards.borrowed).inputs:
-        inputs[name] = method_input(name, wildcards.category, task)
+    for method in units(wildcards, "borrowed", BORROWING):
+        for name in borrowing_method(method).inputs:
+            inputs[name] = method_input(name, wildcards.category, task)
     return inputs
+
+
+def borrowed_folders(wildcards):
+    """Where each borrowing method of a T→I job writes its images."""
+    return [P.paintings(wildcards.category, method) for method in units(wildcards, "borrowed", BORROWING)]
 
 
 def borrowed_text_inputs(wildcards):
@@ -250,10 +283,12 @@ def cq_figure_outputs():
 
 
 def completion_of(wildcards):
-    """What one method's completion of one task is: the I→T table or the T→I images' manifest."""
+    """What the methods' completions of one task are (an embedding job's methods): the I→T tables or
+    the T→I images' manifests."""
+    methods = units(wildcards, "method", METHODS)
     if families.TASKS[wildcards.task].completes == "text":
-        return P.completion(wildcards.task, wildcards.category, wildcards.method)
-    return P.manifest(wildcards.category, wildcards.method)
+        return [P.completion(wildcards.task, wildcards.category, method) for method in methods]
+    return [P.manifest(wildcards.category, method) for method in methods]
 
 
 def truth_embeddings_of(wildcards):
@@ -265,27 +300,36 @@ def completion_encoder(wildcards):
 
 
 def variant_inputs(wildcards):
-    """A variant's features need the ground-truth embeddings and, for a completion method, its features."""
+    """What a features job reads: the item map, the ground-truth embeddings and, per variant, a completion
+    method's features or an imputation's training interactions (``variant_units``)."""
     inputs = {"item_map": P.rec(wildcards.category, "i_id_mapping.csv")}
     for modality in RECBENCH["features"]["modalities"]:
         inputs[modality] = P.embedding(wildcards.category, modality)
-    if wildcards.variant != ORIGINAL:
-        task, method = wildcards.variant.split("-", 1)
-        if method in METHODS:
-            inputs["completion"] = P.completion_embedding(task, wildcards.category, method)
-        elif families.IMPUTATIONS[method].uses_interactions:
-            inputs["inter"] = P.inter(wildcards.category)
+    variants = variant_units(wildcards)
+    inputs["completions"] = [unit["completion"] for unit in variants if unit["completion"]]
+    if any(unit["inter"] for unit in variants):
+        inputs["inter"] = P.inter(wildcards.category)
     return inputs
 
 
-def imputation_settings_of(wildcards):
-    """The settings of the imputation a variant runs (``recbench.imputation_settings``); {} otherwise."""
-    method = wildcards.variant.split("-", 1)[1] if wildcards.variant != ORIGINAL else None
-    return RECBENCH.get("imputation_settings", {}).get(method, {}) if method in RECBENCH["imputations"] else {}
-
-
-def variant_rates(wildcards):
-    return [0.0] if wildcards.variant == ORIGINAL else RECBENCH["rates"]
+def variant_units(wildcards):
+    """Per variant of a features or training job, in its output order: its name, missing rates, whether
+    it reads a completion method's features or the training interactions (an imputation that uses
+    them; their paths are the job's inputs), and its imputation settings."""
+    out = []
+    for variant in units(wildcards, "variant", VARIANTS):
+        method = variant.split("-", 1)[1] if variant != ORIGINAL else None
+        imputation = method in RECBENCH["imputations"] and method not in METHODS
+        out.append({
+            "variant": variant,
+            "rates": [0.0] if variant == ORIGINAL else RECBENCH["rates"],
+            "completion": P.completion_embedding(variant.split("-", 1)[0], wildcards.category, method)
+            if method in METHODS else None,
+            "inter": P.inter(wildcards.category) if imputation and families.IMPUTATIONS[method].uses_interactions
+            else None,
+            "imputation_settings": RECBENCH.get("imputation_settings", {}).get(method, {}) if imputation else {},
+        })
+    return out
 
 
 def rec_results(category=None, variant=None):
@@ -363,6 +407,8 @@ def all_outputs():
     outputs += cq_table_outputs() + cq_figure_outputs()
     outputs += rec_table_outputs() + rec_figure_outputs()
     outputs += grpo_outputs()
+    if CALIBRATION:
+        outputs += P.table_files(CALIBRATION_TABLE) + [P.figure("calibration")]
     return outputs
 
 
@@ -372,15 +418,16 @@ def all_outputs():
 # counting parents: a layout change that breaks the tail fails with a message, not silently.
 
 
-def root_from(name, tail):
+def root_from(name, tail, **first):
     """A params function: the folder that the job's input or output ``name`` lies under, its path
-    being ``<root>/<tail>`` (``tail`` formatted with the job's wildcards)."""
+    being ``<root>/<tail>`` (``tail`` formatted with the job's wildcards; a list: its first file, the
+    wildcards a job per category lacks taken from ``first``)."""
 
     def root(wildcards, input, output):
         files = input if name in input.keys() else output
         value = files[name]
         path = Path(value if isinstance(value, str) else value[0])  # a list: its first file
-        suffix = Path(tail.format(**{"category": CATEGORIES[0], **dict(wildcards.items())}))
+        suffix = Path(tail.format(**{"category": CATEGORIES[0], **first, **dict(wildcards.items())}))
         if path.parts[-len(suffix.parts) :] != suffix.parts:
             raise ValueError(f"{name} path '{path}' does not end with '{suffix}': update root_from({name!r}, ...)")
         return str(Path(*path.parts[: -len(suffix.parts)]))

@@ -98,18 +98,20 @@ rule embed_items:
         "../workflow_scripts/embed_items.py"
 
 
+# A job completes by one borrowing method, or with one_job_per_category by every one of its category.
 rule complete_text_borrowed:
     input:
         unpack(borrowed_text_inputs),
     output:
-        P.completion("i2t", "{category}", "{borrowed}"),
+        per_job(P.completion("i2t", "{category}", "{borrowed}"), borrowed=BORROWING),
     params:
         task="i2t",
+        methods=lambda wildcards: units(wildcards, "borrowed", BORROWING),
         seed=config["completion"]["seed"],
     resources:
         runtime=10,  # minutes: seconds of CPU work (a SLURM group job sums its jobs' runtimes)
     log:
-        P.log("complete", "i2t", "{category}", "{borrowed}"),
+        job_log("complete", "i2t", "{category}", unit="{borrowed}"),
     conda:
         "../envs/data.yaml"
     script:
@@ -120,17 +122,20 @@ rule complete_image_borrowed:
     input:
         unpack(borrowed_image_inputs),
     output:
-        manifest=P.manifest("{category}", "{borrowed}"),
+        manifests=per_job(P.manifest("{category}", "{borrowed}"), borrowed=BORROWING),
     params:
         task="t2i",
+        methods=lambda wildcards: units(wildcards, "borrowed", BORROWING),
         seed=config["completion"]["seed"],
         data_root=rec_items_root,
-        folder=P.paintings("{category}", "{borrowed}"),
-        results_root=root_from("manifest", "generated_images/{category}/{borrowed}/manifest.parquet"),
+        folders=borrowed_folders,
+        results_root=root_from(
+            "manifests", "generated_images/{category}/{borrowed}/manifest.parquet", borrowed=BORROWING[0]
+        ),
     resources:
         runtime=10,  # minutes: seconds of CPU work (a SLURM group job sums its jobs' runtimes)
     log:
-        P.log("complete", "t2i", "{category}", "{borrowed}"),
+        job_log("complete", "t2i", "{category}", unit="{borrowed}"),
     conda:
         "../envs/data.yaml"
     script:

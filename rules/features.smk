@@ -1,21 +1,23 @@
 # RecBench features: each completion method's output embedded with the same encoders as the ground
-# truth, then one feature set per variant and missing rate in MMRec's layout.
+# truth, then one feature set per variant and missing rate in MMRec's layout. A job runs one method or
+# variant, or with one_job_per_category every one of its category (and task).
 
 
 rule embed_completion:
     input:
-        completion=completion_of,
+        completions=completion_of,
         truth=truth_embeddings_of,
     output:
-        embeddings=P.completion_embedding("{task}", "{category}", "{method}"),
+        embeddings=per_job(P.completion_embedding("{task}", "{category}", "{method}"), method=METHODS),
     params:
+        methods=lambda wildcards: units(wildcards, "method", METHODS),
         spec=completion_encoder,
-        results_root=root_from("embeddings", "embeddings/{category}/{task}/{method}.parquet"),
+        results_root=root_from("embeddings", "embeddings/{category}/{task}/{method}.parquet", method=METHODS[0]),
     threads: job_threads("encoders")
     resources:
         **job_resources("encoders"),
     log:
-        P.log("embed_completion", "{task}", "{category}", "{method}"),
+        job_log("embed_completion", "{task}", "{category}", unit="{method}"),
     conda:
         "../envs/encoders.yaml"
     script:
@@ -26,18 +28,17 @@ rule features:
     input:
         unpack(variant_inputs),
     output:
-        directory(P.features("{category}", "{variant}")),
+        per_job(P.features("{category}", "{variant}"), flag=directory, variant=VARIANTS),
     params:
-        rates=variant_rates,
+        variants=variant_units,
         seed=RECBENCH["mask_seed"],
         missing_completion=RECBENCH["missing_completion"],
         image_normalise=RECBENCH["features"]["image_normalise"],
         modalities=RECBENCH["features"]["modalities"],
-        imputation_settings=imputation_settings_of,
     resources:
         runtime=10,  # minutes: seconds of CPU work (a SLURM group job sums its jobs' runtimes)
     log:
-        P.log("features", "{category}", "{variant}"),
+        job_log("features", "{category}", unit="{variant}"),
     conda:
         "../envs/data.yaml"
     script:

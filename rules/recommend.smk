@@ -1,17 +1,17 @@
-# RecBench training: one job per category × variant trains every recommender at every missing rate and
-# seed (a job's start — importing torch, initialising CUDA — costs more than a small run; the features
-# are read once).
+# RecBench training: a job trains every recommender at every missing rate and seed on one category ×
+# variant — or, with one_job_per_category, on every variant of its category (a job's start, importing
+# torch, costs more than a small run; the features are read once).
 
 
 rule train_recommender:
     input:
         inter=P.inter("{category}"),
         item_map=P.rec("{category}", "i_id_mapping.csv"),
-        features=P.features("{category}", "{variant}"),
+        features=per_job(P.features("{category}", "{variant}"), variant=VARIANTS),
     output:
-        P.rec_result("{category}", "{variant}"),
+        per_job(P.rec_result("{category}", "{variant}"), variant=VARIANTS),
     params:
-        rates=variant_rates,
+        variants=variant_units,
         recommenders=RECBENCH["recommenders"],
         settings=RECBENCH["train"],
         seeds=RECBENCH["seeds"],
@@ -21,7 +21,7 @@ rule train_recommender:
     resources:
         **job_resources("recbench"),
     log:
-        P.log("train_recommender", "{category}", "{variant}"),
+        job_log("train_recommender", "{category}", unit="{variant}"),
     conda:
         "../envs/recsys.yaml"
     script:

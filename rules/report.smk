@@ -142,6 +142,36 @@ rule recbench_report:
         "../workflow_scripts/recbench_report.py"
 
 
+# Calibration (beyond the paper): each benchmark's metrics against the graded corruptions of the ground
+# truth (degraded{P} among the controls), and every method placed on that scale.
+if CALIBRATION:
+
+    rule calibration_report:
+        input:
+            cq_by_method=[P.table(families.Table.of("cqbench", task, "by_method").stem, "csv") for task in TASKS],
+            rec_summary=[P.rec_summary()] if REC_TASKS else [],
+        output:
+            table_csv=P.table(CALIBRATION_TABLE, "csv"),
+            table_tex=P.table(CALIBRATION_TABLE, "tex"),
+            table_md=report(
+                P.table(CALIBRATION_TABLE, "md"), caption="../report/calibration.rst", category="Calibration",
+                labels={"table": CALIBRATION_TABLE},
+            ),
+            placement=P.table(f"{CALIBRATION_TABLE}_placement", "csv"),
+            figure=report(
+                P.figure("calibration"), caption="../report/calibration.rst", category="Calibration",
+                labels={"figure": "Calibration"},
+            ),
+        params:
+            kinds=REC_KIND,
+        log:
+            P.log("calibration_report"),
+        conda:
+            "../envs/metrics.yaml"
+        script:
+            "../workflow_scripts/calibration_report.py"
+
+
 # Runs after every other output of `all`: what each job cost (its cost record beside its log), per
 # stage × model × category; joined with sacct where the jobs ran under SLURM.
 rule cost_ledger:

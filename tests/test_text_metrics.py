@@ -194,3 +194,15 @@ def test_bertscore_is_the_same_under_any_hash_seed(tmp_path):
                        env={"PYTHONHASHSEED": seed, "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
         runs.append(np.load(out))
     assert np.array_equal(runs[0], runs[1])
+
+
+def test_a_shared_scorer_gives_what_a_fresh_one_gives(bert):
+    """A job of every method of a category (one_job_per_category) loads BERTScore once (models.shared):
+    what one method's texts score does not depend on what the scorer scored before."""
+    from mmpcbench.models import shared
+
+    first = shared(BertScorer, **MINILM)
+    assert shared(BertScorer, **MINILM) is first and shared(BertScorer, **{**MINILM, "batch_size": 4}) is not first
+    references, hypotheses = ["a red cotton shirt", "blue ceramic mug"], ["red shirt", "a mug in blue"]
+    first.f1(["wooden chess set with storage"] * 3, ["chess board", "a toy car", "storage box"])
+    assert np.array_equal(first.f1(references, hypotheses), bert.f1(references, hypotheses))

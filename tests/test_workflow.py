@@ -85,13 +85,15 @@ def test_rerun_does_nothing(demo_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_adding_a_model_plans_its_own_jobs_and_the_reports_only(demo_run, tmp_path):
+def plan_with_a_new_model(demo_run, tmp_path, *args, **overrides):
+    """The jobs (rule, wildcards line) a dry run plans after a copy of tiny-gemma-3 joins the demo's models."""
     demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
     entry = {**demo["models"]["tiny-gemma-3"], "model": "demo_output/models/tiny-gemma-3-copy"}
     (tmp_path / "more.yaml").write_text(yaml.safe_dump({
         "models": {"tiny-gemma-3-copy": entry},
-        "completion": {"models": [*demo["completion"]["models"], "tiny-gemma-3-copy"]}}))
-    result = snakemake(demo_run, "-n", "all", "--configfile", str(REPO / "demo/config.yaml"), str(tmp_path / "more.yaml"))
+        "completion": {"models": [*demo["completion"]["models"], "tiny-gemma-3-copy"]}, **overrides}))
+    result = snakemake(demo_run, "-n", "all", *args, "--configfile", str(REPO / "demo/config.yaml"),
+                       str(tmp_path / "more.yaml"))
     planned, rule = [], None
     for line in result.stdout.splitlines():
         if line.startswith(("rule ", "localrule ")):
@@ -99,14 +101,34 @@ def test_adding_a_model_plans_its_own_jobs_and_the_reports_only(demo_run, tmp_pa
             planned.append([rule, ""])
         elif line.startswith("    wildcards:") and planned:
             planned[-1][1] = line
-    reports = {"all", "completion_status_table", "cqbench_tables", "cqbench_radar", "recbench_report", "cost_ledger",
-               "build_tiny_model_tiny_gemma_3_copy"}
-    others = [(rule, wildcards) for rule, wildcards in planned if rule not in reports and "tiny-gemma-3-copy" not in wildcards]
-    assert not others, others
     counts = {}
     for rule, _ in planned:
         counts[rule] = counts.get(rule, 0) + 1
+    return planned, counts
+
+
+REPORTS = {"all", "completion_status_table", "cqbench_tables", "cqbench_radar", "recbench_report", "calibration_report",
+           "cost_ledger", "build_tiny_model_tiny_gemma_3_copy"}
+
+
+def test_adding_a_model_plans_its_own_jobs_and_the_reports_only(demo_run, tmp_path):
+    # one job per method or variant (the paper config's way); the demo ran one job per category, so only
+    # missing or older files decide (--rerun-triggers mtime), not the jobs' changed unit lists
+    planned, counts = plan_with_a_new_model(demo_run, tmp_path, "--rerun-triggers", "mtime", one_job_per_category=False)
+    others = [(rule, wildcards) for rule, wildcards in planned if rule not in REPORTS and "tiny-gemma-3-copy" not in wildcards]
+    assert not others, others
     assert counts["complete_mllm"] == 2 * 2 and counts["diffuse"] == 2 and counts["train_recommender"] == 2 * 2
+
+
+def test_adding_a_model_with_one_job_per_category_reruns_its_categories_jobs(demo_run, tmp_path):
+    planned, counts = plan_with_a_new_model(demo_run, tmp_path)
+    per_category = {"score_text", "score_image", "embed_completion", "features", "train_recommender"}
+    others = [(rule, wildcards) for rule, wildcards in planned
+              if rule not in REPORTS | per_category and "tiny-gemma-3-copy" not in wildcards]
+    assert not others, others  # the borrowing completions are not redone
+    assert counts["complete_mllm"] == 2 * 2 and counts["diffuse"] == 2
+    assert counts["train_recommender"] == counts["features"] == counts["score_text"] == 2  # one per category
+    assert counts["embed_completion"] == 2 * 2  # per category and task
 
 
 def test_fresh_rerun_is_byte_identical(demo_run, tmp_path):
@@ -127,12 +149,12 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
     result = snakemake(tmp_path, "-n", "all")
     out = result.stdout + result.stderr
     for rule, count in (("download", 18), ("parse", 9), ("fetch_images", 9), ("rec_split", 9), ("table1", 1),
-                        ("embed_items", 18), ("complete_text_borrowed", 36), ("complete_image_borrowed", 36),
-                        ("complete_mllm", 9 * 7 * 2), ("diffuse", 9 * 7), ("score_text", 9 * 11),
-                        ("score_image", 9 * 11), ("cqbench_tables", 1), ("cqbench_radar", 1),
-                        ("embed_completion", 9 * 2 * 11), ("features", 9 * (1 + 2 * 15)),
-                        ("train_recommender", 9 * (1 + 2 * 15)), ("recbench_report", 1), ("grpo_train", 2),
-                        ("grpo_report", 1)):
+                        ("embed_items", 18), ("complete_text_borrowed", 9 * 7), ("complete_image_borrowed", 9 * 7),
+                        ("complete_mllm", 9 * 7 * 2), ("diffuse", 9 * 7), ("score_text", 9 * 14),
+                        ("score_image", 9 * 14), ("cqbench_tables", 1), ("cqbench_radar", 1),
+                        ("embed_completion", 9 * 2 * 14), ("features", 9 * (1 + 2 * 18)),
+                        ("train_recommender", 9 * (1 + 2 * 18)), ("recbench_report", 1), ("grpo_train", 2),
+                        ("grpo_report", 1), ("calibration_report", 1)):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), rule
     # GRPO: one GPU job per task; the adapter's completions read the adapter it writes
     grpo = out.split("rule grpo_train:")[1:]
@@ -331,9 +353,36 @@ def test_report_holds_every_table_and_figure_with_captions(demo_run):
                  "table5_cq_t2i_by_category.md", "tableA11_cq_t2i_method_category.md", "figure3_cq_radar_t2i.png",
                  "table6_rec_overview.md", "tableA17_rec_freedom_t2i.md", "figure4_rec_heatmap.png",
                  "rec_missing_rate.png", "table7_grpo_i2t.md", "table8_grpo_t2i.md", "tableA9_grpo_per_category.md",
-                 "figureA5_grpo_rewards.png", "cost_ledger.md"):
+                 "figureA5_grpo_rewards.png", "cost_ledger.md", "tableC1_calibration.md", "calibration.png"):
         assert name in html, name
     assert "min-max normalised" in html and "missing completions" in html
+
+
+def test_every_cqbench_metric_falls_with_the_corrupted_share_on_the_demo(demo_run):
+    """Calibration (#21): each per-item CQBench metric of both tasks is monotone in p (0 = ground truth,
+    then the demo's degraded25/50/75), for every category; the calibration table says so and sees 25%."""
+    from mmpcbench.families import METRICS, TASKS
+
+    long = pl.read_csv(demo_run / "demo_output/results/scores/cqbench_summary.csv")
+    scale = ["ground_truth", "degraded25", "degraded50", "degraded75"]
+    for task in TASKS:
+        for metric in TASKS[task].metrics():  # per item: FID compares sets, see docs/calibration.md
+            for category in ("Toys_and_Games", "Video_Games"):
+                rows = long.filter((pl.col("task") == task) & (pl.col("metric") == metric) & (pl.col("category") == category))
+                values = [rows.filter(pl.col("method") == m)["mean"].item() for m in scale]
+                sign = 1 if METRICS[metric].higher_is_better else -1
+                assert all(sign * a > sign * b for a, b in zip(values, values[1:])), (task, metric, category, values)
+    table = pl.read_csv(demo_run / "demo_output/results/tables/tableC1_calibration.csv")
+    cq = table.filter((pl.col("benchmark") == "CQBench") & (pl.col("metric") != "fid"))
+    assert cq.height == len(TASKS["i2t"].metrics()) + len(TASKS["t2i"].metrics())
+    assert cq["monotone"].all() and (cq["min_detectable"] == 0.25).all()
+    assert set(table.filter(pl.col("benchmark") == "RecBench")["recommender"]) == {"VBPR", "BM3", "FREEDOM"}
+    placed = pl.read_csv(demo_run / "demo_output/results/tables/tableC1_calibration_placement.csv")
+    retrieval = placed.filter((pl.col("method") == "retrieval") & (pl.col("benchmark") == "CQBench")
+                              & (pl.col("metric") != "fid"))
+    assert retrieval.height == cq.height and (retrieval["placement"] == "on").all()  # between truth and 75%
+    caption = (demo_run / "demo_output/results/tables/tableC1_calibration.md").read_text()
+    assert "CQBench: 9 of 10 metrics fall monotonically" in caption
 
 
 def test_demo_writes_the_cost_ledger_from_every_job(demo_run):

@@ -53,6 +53,7 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
     from PIL import Image
 
     from mmpcbench.encoders import ImageFeatures, encode_pil_images, encode_texts
+    from mmpcbench.models import shared
 
     truth = pl.read_parquet(truth_path)
     dim = truth.schema["embedding"].shape[0]
@@ -75,7 +76,7 @@ def embed_completion(task: str, completion_path, truth_path, spec: dict, results
         for row, vector in zip(to_encode, matrix):
             vectors[row], statuses[row] = vector, "encoded"
     elif to_encode:
-        encoder = ImageFeatures(spec)
+        encoder = shared(ImageFeatures, spec)
         batch = spec.get("batch_size", 64)
         for start in range(0, len(to_encode), batch):
             rows, images = [], []

@@ -53,6 +53,7 @@ from mmpcbench.cost import loading
 from mmpcbench.encoders import ImageFeatures
 from mmpcbench.families import IMAGE_ENCODERS, METRICS, metrics_completing, resolve
 from mmpcbench.metrics.frames import pair_frame, requested
+from mmpcbench.models import shared
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +224,13 @@ class ImagePairs:
     @property
     def lpips_scorer(self) -> LpipsScorer:
         if self._lpips is None:
-            self._lpips = LpipsScorer(**self.options["lpips"])
+            self._lpips = shared(LpipsScorer, **self.options["lpips"])
         return self._lpips
 
     @property
     def clip_encoder(self) -> ImageFeatures:
         if self._clip is None:
-            self._clip = ImageFeatures(self.options["clip"])
+            self._clip = shared(ImageFeatures, self.options["clip"])
         return self._clip
 
 

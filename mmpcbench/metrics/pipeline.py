@@ -30,6 +30,7 @@ from mmpcbench.io import provenance, write_json, write_parquet
 from mmpcbench.families import metrics_completing
 from mmpcbench.metrics.image import FidAccumulator, LpipsScorer, encoder_label, image_options, image_scores, read_image
 from mmpcbench.metrics.text import BertScorer, normalise_text, text_options, text_scores
+from mmpcbench.models import shared
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def score_text_file(cq_items_path, completions_path, out_path, summary_path, opt
     completions = pl.read_parquet(completions_path, columns=["parent_asin", "text", "parse_status"])
     joined = cq.join(completions.rename({"text": "hypothesis"}), on="parent_asin", how="left")
     options = text_options(options)
-    scorer = BertScorer(**options["bertscore"])
+    scorer = shared(BertScorer, **options["bertscore"])
     degenerate: dict = {}
     scores = text_scores(joined["text"].to_list(), joined["hypothesis"].to_list(), scorer=scorer, counts=degenerate,
                          **options)
@@ -144,8 +145,8 @@ def score_image_file(cq_items_path, manifest_path, data_root, results_root, out_
                      on="parent_asin", how="left")
     from mmpcbench.encoders import ImageFeatures
 
-    lpips_scorer = LpipsScorer(**options["lpips"])
-    encoder = ImageFeatures(options["clip"])
+    lpips_scorer = shared(LpipsScorer, **options["lpips"])
+    encoder = shared(ImageFeatures, options["clip"])
     fid_options = dict(options["fid"])
     accumulator = FidAccumulator(encoder=encoder, **fid_options)
     rows, parts = joined.to_dicts(), []

@@ -50,6 +50,7 @@ from mmpcbench.cost import loading
 from mmpcbench.encoders import resolve_model_path
 from mmpcbench.families import METRICS, metrics_completing, resolve
 from mmpcbench.metrics.frames import pair_frame, requested
+from mmpcbench.models import shared
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +292,7 @@ class TextPairs:
     @property
     def scorer(self) -> BertScorer:
         if self._scorer is None:
-            self._scorer = BertScorer(**self.options["bertscore"])
+            self._scorer = shared(BertScorer, **self.options["bertscore"])
         return self._scorer
 
 
