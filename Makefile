@@ -23,6 +23,7 @@ demo: $(STAMP)
 	@echo; cat demo_output/results/tables/table2_cq_i2t_by_method.md
 	@echo; cat demo_output/results/tables/table3_cq_t2i_by_method.md
 	@echo; cat demo_output/results/tables/table6_rec_overview.md
+	@echo; cat demo_output/results/tables/tableC1_calibration.md
 
 # The workflow linter, then the test suite. The real-SLURM test (tests/test_slurm.py) installs packages
 # and starts daemons, so it runs only when asked: `make test-slurm`, or REQUIRE_SLURM=1 (CI, where it
