@@ -405,7 +405,9 @@ def test_demo_writes_the_cost_ledger_from_every_job(demo_run):
     mllm = jobs.filter(pl.col("stage") == "complete_mllm")
     assert (mllm["load_s"] > 0).all() and (mllm["items"] > 0).all() and (mllm["tokens_per_s"] > 0).all()
     scoring = jobs.filter(pl.col("stage") == "score_text")
-    assert (scoring["items"] == 100).all()  # the CQ sample of each category
+    demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
+    methods = len(demo["completion"]["models"]) + len(demo["completion"]["controls"]) + 1  # and retrieval
+    assert (scoring["items"] == 100 * methods).all()  # a category's job scores its CQ sample for every method
     assert ledger["slurm_elapsed_s"].null_count() == ledger.height  # nothing ran under SLURM here
     assert "no job ran under SLURM" in (results / "tables/cost_ledger.md").read_text()
 
