@@ -30,8 +30,9 @@ import polars as pl
 from mmpcbench.completion.controls import TRUTH
 from mmpcbench.completion.degraded import severity_of
 from mmpcbench.families import METRICS, TASKS
+from mmpcbench.io import atomic_path
 from mmpcbench.report.figures import pyplot, save_png
-from mmpcbench.report.tables import fmt, write_table
+from mmpcbench.report.tables import fmt, latex_escape, write_table
 
 REFERENCES = ("shuffled", "empty")
 REC_METRICS = {"recall@20": "R@20", "ndcg@20": "N@20"}
@@ -122,9 +123,8 @@ def calibrate(points: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         truth = scale[0][1]
         detectable = None
         for p, row in scale[1:]:
-            if None in (row["low"], row["high"], truth["low"], truth["high"]) or any(
-                    math.isnan(x) for x in (row["low"], row["high"], truth["low"], truth["high"])):
-                break
+            if not _finite(row["low"], row["high"], truth["low"], truth["high"]):
+                break  # no interval (FID): nothing is detectable
             if row["high"] < truth["low"] or row["low"] > truth["high"]:
                 detectable = p
                 break
@@ -146,6 +146,10 @@ def calibrate(points: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             placed.append({**keyed, "method": method, "kind": row["kind"], "value": row["value"], "severity": p,
                            "placement": how})
     return pl.DataFrame(rows, infer_schema_length=None), pl.DataFrame(placed, infer_schema_length=None)
+
+
+def _finite(*values) -> bool:
+    return all(v is not None and not math.isnan(v) for v in values)
 
 
 def spearman(x: list[float], y: list[float]) -> float:
@@ -198,20 +202,22 @@ def write_calibration(cq_by_method: list, rec_summary, kinds: dict[str, str], ou
     severities = sorted({int(c[1:]) for c in curves.columns if c.startswith("p") and c[1:].isdigit()})
     header = ["Benchmark", "Task", "Metric", "Recommender", "Rate",
               *[f"p = {p}%" for p in severities], "shuffled", "empty", "ρ", "min. detectable", "methods on the scale"]
+    on_scale: dict[tuple, list[str]] = {}  # each curve's placed methods, in the order they were placed
+    for m in placed.iter_rows(named=True):
+        on_scale.setdefault(tuple(m[k] for k in KEYS), []).append(
+            f"{m['method']} {_placement_text(m['severity'], m['placement'])}")
     md_rows, tex_rows = [], []
     for row in curves.iter_rows(named=True):
         label = _metric_label(row["benchmark"], row["metric"])
-        on_scale = placed.filter(*(pl.col(k) == row[k] if row[k] is not None else pl.col(k).is_null() for k in KEYS)) \
-            if placed.height else placed
-        scale_text = "; ".join(f"{m['method']} {_placement_text(m['severity'], m['placement'])}"
-                               for m in on_scale.iter_rows(named=True))
+        scale_text = "; ".join(on_scale.get(tuple(row[k] for k in KEYS), []))
         cells = [_interval_cell(row.get(f"p{p}"), row.get(f"p{p}_low"), row.get(f"p{p}_high")) for p in severities]
         refs = [_interval_cell(row.get(name), row.get(f"{name}_low"), row.get(f"{name}_high")) for name in REFERENCES]
         detect = "none" if row["min_detectable"] is None else f"{round(100 * row['min_detectable'])}%"
         base = [row["benchmark"], TASKS[row["task"]].label, label, row["recommender"] or "—",
                 "—" if row["rate"] is None else fmt(row["rate"], 1)]
-        md_rows.append([*base, *cells, *refs, fmt(row["spearman_rho"], 2), detect, scale_text or "—"])
-        tex_rows.append([*base, *cells, *refs, fmt(row["spearman_rho"], 2), detect, scale_text or "—"])
+        md_row = [*base, *cells, *refs, fmt(row["spearman_rho"], 2), detect, scale_text or "—"]
+        md_rows.append(md_row)
+        tex_rows.append([latex_escape(cell) for cell in md_row])  # "25%" would start a LaTeX comment
     caption = (" ".join(said.values()) + " Rows: each benchmark's metric against the share p of the ground truth "
                "corrupted (degraded{P}: I→T title tokens replaced by other items' tokens, T→I cover cells by another "
                "cover's); cells: value [interval] (CQBench: bootstrap CI over items; RecBench: ± the seed std, mean "
@@ -220,8 +226,6 @@ def write_calibration(cq_by_method: list, rec_summary, kinds: dict[str, str], ou
                "reaches the method's value.")
     write_table(curves, outputs["table"], title="Calibration: each benchmark against graded corruption",
                 label="tab:calibration", caption=caption, header=header, md_rows=md_rows, tex_rows=tex_rows)
-    from mmpcbench.io import atomic_path
-
     with atomic_path(outputs["placement"]) as tmp:
         placed.write_csv(tmp, float_precision=6)
     calibration_figure(curves, severities, outputs["figure"])
