@@ -1,11 +1,12 @@
 """How much of what the demo's users choose by does each modality's feature vector hold? (#21, the
 sensitive demo.)
 
-The demo's users prefer a colour, a product type and a pattern (``mmpcbench/demo/catalogue.py``), and
-every item's title and cover show all three. For each category of a finished demo run, this reads the
-rec items' attributes back from the generated words (the description names colour, type, material and
-pattern; the title when an item has none) and fits a 5-fold cross-validated multinomial logistic
-regression (scikit-learn) from each feature set the recommenders see to each attribute:
+The demo's users choose by a colour, a product type, a pattern and a brand
+(``mmpcbench/demo/catalogue.py``); the cover draws the pattern but not the brand, the text names the
+brand but not the pattern. For each category of a finished demo run, this reads the rec items' true
+attributes (``mirror/attributes_{category}.csv``, written by the generator) and fits a 5-fold
+cross-validated multinomial logistic regression (scikit-learn) from each feature set the recommenders
+see to each attribute:
 
 - ``text``: the text embeddings (all-MiniLM-L6-v2, L2-normalised) — what RecBench's text features are;
 - ``image raw``: the image encoder's raw vectors (the paper config's ``image_normalise: false``);
@@ -22,7 +23,6 @@ signal is in the vectors at all.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -33,29 +33,13 @@ from sklearn.model_selection import cross_val_score
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mmpcbench.demo.vocabulary import COLOURS, MATERIALS, PATTERNS, PRODUCT_TYPES  # noqa: E402
-
-ATTRIBUTES = ("colour", "type", "pattern", "material")
-
-
-def attributes(text: str, category: str) -> dict[str, str | None]:
-    """The demo attributes a generated title or description names (None where it names none or two)."""
-    lower = text.lower()
-    vocab = {"colour": list(COLOURS), "type": PRODUCT_TYPES[category], "pattern": PATTERNS, "material": list(MATERIALS)}
-    out = {}
-    for name, words in vocab.items():
-        found = [w for w in words if re.search(rf"\b{re.escape(w)}\b", lower)]
-        out[name] = found[0] if len(found) == 1 else None
-    return out
+ATTRIBUTES = ("colour", "type", "pattern", "brand", "material")
 
 
 def probe(root: Path, category: str, folds: int = 5) -> list[dict]:
-    items = pl.read_parquet(root / f"data/interim/{category}/rec_items.parquet").sort("parent_asin")
-    rows = []
-    for title, description in zip(items["title"], items["description"]):
-        words = " ".join(description) if isinstance(description, (list, pl.Series)) else (description or "")
-        rows.append(attributes(words or title or "", category))
-    labels = pl.DataFrame(rows).with_columns(items["parent_asin"])
+    items = pl.read_parquet(root / f"data/interim/{category}/rec_items.parquet").select("parent_asin")
+    truth = pl.read_csv(root / f"mirror/attributes_{category}.csv")
+    labels = items.join(truth, on="parent_asin", how="left").sort("parent_asin")
     features = {}
     for modality in ("text", "image"):
         frame = pl.read_parquet(root / f"results/embeddings/{category}/{modality}.parquet").sort("parent_asin")

@@ -21,14 +21,13 @@ def test_paper_config_is_valid_and_lists_the_nine_categories(paper_config):
 
 def _demo_over(paper_config: dict) -> dict:
     """The demo config merged over the paper's, as Snakemake merges ``--configfile``."""
-    demo = yaml.safe_load((REPO / "demo/config.yaml").read_text())
-    merged = copy.deepcopy(paper_config)
-    for key, value in demo.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
+    def merged(base: dict, over: dict) -> dict:  # key by key, at every depth (snakemake.utils.update_config)
+        out = copy.deepcopy(base)
+        for key, value in over.items():
+            out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        return out
+
+    return merged(paper_config, yaml.safe_load((REPO / "demo/config.yaml").read_text()))
 
 
 def test_demo_config_merged_over_paper_config_is_valid(paper_config):

@@ -1,9 +1,12 @@
 """Deterministic generator of a synthetic catalogue in the exact raw format of Amazon Reviews 2023.
 
-Each product has four attributes — product type, colour, pattern and material — that are both drawn
-in its cover image (type → shape, colour → fill, pattern → overlay, material → background texture) and
-written in its title and description. Users have latent preferences over colour, type and pattern, so
-the text and the image of an item carry real signal about who buys it.
+Each product has five attributes. As in a real catalogue, the two modalities overlap but neither holds
+everything: the cover draws the product type (shape), colour (fill), pattern (overlay) and material
+(background texture); the title and description name the type, colour, material and the **brand** — the
+pattern (the item's style) is only seen, the brand only read. Users choose by a colour, a product type, a
+pattern and a brand (``_draw_choices``), so each modality carries something about who buys an item that
+the other lacks: losing either one costs a recommender signal, which is what makes the demo's RecBench
+able to tell real features from none (docs/calibration.md).
 
 The files are realistic about flaws, in known, seeded amounts: items without a description, without a
 MAIN image or without any image, HTML entities in titles, empty titles, duplicate (user, item) reviews,
@@ -16,6 +19,8 @@ Written files (for each category, under ``out_dir``)::
     raw/meta_categories/meta_{Category}.jsonl.gz   item metadata
     images/{Category}/{parent_asin}.jpg            cover images, referenced by ``image_base_url``
     flaws_{Category}.json                          what was injected, for tests and docs/demo.md
+    attributes_{Category}.csv                      each item's drawn attributes (type, colour, pattern,
+                                                   material, brand), for probes and tests
 
 Everything is a pure function of ``seed`` and the size arguments: two runs give byte-identical files
 (gzip is written with ``mtime=0``).
@@ -75,6 +80,8 @@ def generate_catalogue(
         flaws.update(_write_reviews(out, category, items, size, rng, chunk_rows))
         if write_images:
             _write_images(out / "images" / category, items, flaws)
+        with atomic_path(out / f"attributes_{category}.csv") as tmp:
+            _attribute_names(items, category).write_csv(tmp)
         with atomic_path(out / f"flaws_{category}.json") as tmp:
             tmp.write_text(json.dumps(flaws, indent=1, sort_keys=True))
         flaws_by_category[category] = flaws
@@ -107,21 +114,30 @@ def _make_items(category: str, n_items: int, rng: np.random.Generator) -> pl.Dat
             "material": rng.integers(0, len(MATERIALS), n_items),
             "brand": rng.integers(0, len(BRANDS), n_items),
             # popularity: a heavy tail, as real catalogues have
-            "popularity": rng.pareto(1.6, n_items) + 0.05,
+            "popularity": rng.lognormal(0.0, 0.6, n_items),
         }
     ).with_columns(pl.lit(category).alias("category"))
+
+
+def _attribute_names(items: pl.DataFrame, category: str) -> pl.DataFrame:
+    """Each item's attributes by name (what its cover draws and its text names)."""
+    vocab = {"type": PRODUCT_TYPES[category], "colour": list(COLOURS), "pattern": PATTERNS,
+             "material": list(MATERIALS), "brand": BRANDS}
+    return items.select(
+        "parent_asin", *[pl.col(key).map_elements(words.__getitem__, return_dtype=pl.String) for key, words in vocab.items()]
+    )
 
 
 def _title(category: str, item: dict, rng: np.random.Generator) -> str:
     colour = list(COLOURS)[item["colour"]]
     material = list(MATERIALS)[item["material"]]
-    pattern = PATTERNS[item["pattern"]]
     kind = PRODUCT_TYPES[category][item["type"]]
     brand = BRANDS[item["brand"]]
+    # the pattern is not written: the cover alone shows it
     templates = [
-        "{brand} {Colour} {Material} {Kind}, {Pattern} Design",
-        "{Colour} {Kind} by {brand} - {Pattern} {Material}",
-        "{brand} {Kind} in {Colour} ({Pattern}, {Material})",
+        "{brand} {Colour} {Material} {Kind}",
+        "{Colour} {Kind} by {brand} - {Material}",
+        "{brand} {Kind} in {Colour} ({Material})",
     ]
     template = templates[int(rng.integers(0, len(templates)))]
     return template.format(
@@ -129,19 +145,18 @@ def _title(category: str, item: dict, rng: np.random.Generator) -> str:
         Colour=colour.title(),
         Material=material.title(),
         Kind=kind.title(),
-        Pattern=pattern.title(),
     )
 
 
 def _description(category: str, item: dict) -> list[str]:
     colour = list(COLOURS)[item["colour"]]
     material = list(MATERIALS)[item["material"]]
-    pattern = PATTERNS[item["pattern"]]
     kind = PRODUCT_TYPES[category][item["type"]]
     shape = SHAPES[item["type"]]
+    brand = BRANDS[item["brand"]]
     return [
-        f"A {colour} {kind} made of {material}.",
-        f"Its {pattern} {shape}-shaped body makes it easy to recognise.",
+        f"A {colour} {kind} made of {material}, from {brand}.",
+        f"Its {shape}-shaped body makes it easy to recognise.",
     ]
 
 
@@ -188,7 +203,7 @@ def _write_meta(
             "title": title,
             "average_rating": round(float(rng.uniform(3.0, 5.0)), 1),
             "rating_number": int(rng.integers(1, 5000)),
-            "features": [f"{PATTERNS[item['pattern']].title()} finish", "Ships in a gift box"],
+            "features": [f"{list(MATERIALS)[item['material']].title()} build", "Ships in a gift box"],
             "description": [] if i in flags["no_description"] else _description(category, item),
             "price": None if rng.random() < 0.3 else round(float(rng.uniform(3, 90)), 2),
             "images": images,
@@ -260,7 +275,7 @@ def _write_reviews(
 
 
 def _draw_users(category: str, n_items: int, size: CatalogueSize, rng: np.random.Generator) -> dict:
-    """Each user's review count, id and latent preferences (a colour, a product type, a pattern)."""
+    """Each user's review count, id and latent preferences (a colour, a product type, a pattern, a brand)."""
     # reviews per user: 1 + floor of a log-normal draw; E[1 + floor(X)] ≈ E[X] + 0.5, so E[X] is set
     # to mean - 0.5 and the configured mean is the realised one
     sigma = 0.9
@@ -274,44 +289,42 @@ def _draw_users(category: str, n_items: int, size: CatalogueSize, rng: np.random
         "colour": rng.integers(0, len(COLOURS), size.n_users),
         "type": rng.integers(0, len(PRODUCT_TYPES[category]), size.n_users),
         "pattern": rng.integers(0, len(PATTERNS), size.n_users),
+        "brand": rng.integers(0, len(BRANDS), size.n_users),
     }
 
 
+# How a review's item is chosen: (share of reviews, the item attributes whose cell the user's favourites
+# pick). Colour and type are in both modalities, the pattern only on the cover, the brand only in the text;
+# the rest follow popularity alone.
+CHOICES = ((0.25, ("colour", "type")), (0.30, ("pattern", "type")), (0.30, ("brand", "type")))
+
+
 def _draw_choices(category: str, items: pl.DataFrame, users: dict, rng: np.random.Generator):
-    """Which item each review is of, and its rating: users choose by their preferences (colour and
-    type, colour, type and pattern, or popularity alone) and rate by how many of them the item meets.
+    """Which item each review is of, and its rating: users choose by their preferences (``CHOICES``: a
+    cell of two attributes, or popularity alone) and rate by how many of them the item meets.
     Returns (reviewer index, item index, rating) per review."""
     per_user = users["per_user"]
     n_reviews = int(per_user.sum())
-    colour = items["colour"].to_numpy()
-    kind = items["type"].to_numpy()
-    pattern = items["pattern"].to_numpy()
+    sizes = {"colour": len(COLOURS), "type": len(PRODUCT_TYPES[category]), "pattern": len(PATTERNS),
+             "brand": len(BRANDS)}
+    attribute = {key: items[key].to_numpy() for key in sizes}
     popularity = items["popularity"].to_numpy()
-    n_types = len(PRODUCT_TYPES[category])
-    by_colour_type = _cell_sampler(colour * n_types + kind, popularity, len(COLOURS) * n_types)
-    by_colour = _cell_sampler(colour, popularity, len(COLOURS))
-    by_type_pattern = _cell_sampler(kind * len(PATTERNS) + pattern, popularity, n_types * len(PATTERNS))
-    overall = _cell_sampler(np.zeros(len(popularity), dtype=np.int64), popularity, 1)
-
     reviewer = np.repeat(np.arange(len(per_user)), per_user)
-    fav_colour, fav_type, fav_pattern = (users[key][reviewer] for key in ("colour", "type", "pattern"))
+    favourite = {key: users[key][reviewer] for key in sizes}
     choice = rng.random(n_reviews)
     u = rng.random(n_reviews)
-    item = np.where(
-        choice < 0.45,
-        _draw(by_colour_type, fav_colour * n_types + fav_type, u),
-        np.where(
-            choice < 0.65,
-            _draw(by_colour, fav_colour, u),
-            np.where(
-                choice < 0.85,
-                _draw(by_type_pattern, fav_type * len(PATTERNS) + fav_pattern, u),
-                _draw(overall, np.zeros(n_reviews, dtype=np.int64), u),
-            ),
-        ),
-    )
-    match = (colour[item] == fav_colour).astype(float) + (kind[item] == fav_type) + (pattern[item] == fav_pattern)
-    rating = np.clip(np.round(2.6 + 0.8 * match + rng.normal(0, 0.9, n_reviews)), 1, 5)
+    # popularity alone for the share no cell claims
+    item = _draw(_cell_sampler(np.zeros(len(popularity), dtype=np.int64), popularity, 1),
+                 np.zeros(n_reviews, dtype=np.int64), u)
+    bounds = np.cumsum([share for share, _ in CHOICES])
+    for (share, (first, second)), upper in zip(CHOICES, bounds):
+        sampler = _cell_sampler(attribute[first] * sizes[second] + attribute[second], popularity,
+                                sizes[first] * sizes[second])
+        chosen = (choice >= upper - share) & (choice < upper)
+        cell = favourite[first][chosen] * sizes[second] + favourite[second][chosen]
+        item[chosen] = _draw(sampler, cell, u[chosen])
+    match = sum((attribute[key][item] == favourite[key]).astype(float) for key in sizes)
+    rating = np.clip(np.round(2.4 + 0.6 * match + rng.normal(0, 0.9, n_reviews)), 1, 5)
     return reviewer, item, rating
 
 
