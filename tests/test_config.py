@@ -21,13 +21,15 @@ def test_paper_config_is_valid_and_lists_the_nine_categories(paper_config):
 
 def _demo_over(paper_config: dict) -> dict:
     """The demo config merged over the paper's, as Snakemake merges ``--configfile``."""
-    def merged(base: dict, over: dict) -> dict:  # key by key, at every depth (snakemake.utils.update_config)
-        out = copy.deepcopy(base)
-        for key, value in over.items():
-            out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-        return out
+    return _merged(paper_config, yaml.safe_load((REPO / "demo/config.yaml").read_text()))
 
-    return merged(paper_config, yaml.safe_load((REPO / "demo/config.yaml").read_text()))
+
+def _merged(base: dict, over: dict) -> dict:
+    """``over`` merged into ``base`` key by key, at every depth (as ``snakemake.utils.update_config``)."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def test_demo_config_merged_over_paper_config_is_valid(paper_config):
@@ -35,6 +37,27 @@ def test_demo_config_merged_over_paper_config_is_valid(paper_config):
     validate_config(merged)
     assert selection_for(merged, "Toys_and_Games")["strategy"] == "authors_code"
     assert selection_for(merged, "Video_Games")["strategy"] == "kcore"
+
+
+def test_the_sensitivity_benchmarks_config_is_valid_and_keeps_the_paper_recbench(paper_config, tmp_path):
+    """benchmarks/sensitivity.py runs the pipeline on its own config: valid, one 5-core category, the
+    controls only, and the paper config's RecBench schedule and seeds."""
+    import argparse
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sensitivity", REPO / "benchmarks/sensitivity.py")
+    sensitivity = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sensitivity)
+    args = argparse.Namespace(scale=0.1, device="cpu", workdir=tmp_path, category="Video_Games",
+                              seeds=[999, 1000, 1001], seed=7, normalise=False, epochs=None, cores=2)
+    config = _merged(paper_config, sensitivity.run_config(args))
+    validate_config(config)
+    assert config["categories"] == ["Video_Games"] and selection_for(config, "Video_Games")["strategy"] == "kcore"
+    assert config["completion"]["models"] == [] and "degraded50" in config["completion"]["controls"]
+    paper = paper_config["recbench"]
+    assert config["recbench"]["seeds"] == paper["seeds"] and config["recbench"]["features"] == paper["features"]
+    assert {k: config["recbench"]["train"][k] for k in paper["train"]} == paper["train"]
+    assert config["demo"]["n_items"] == 705
 
 
 def test_unknown_nested_key_is_named(paper_config):
