@@ -32,7 +32,6 @@ import sys
 import time
 from pathlib import Path
 
-import polars as pl
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,10 +131,6 @@ def main() -> None:
           f"{BABY['items']}, {BABY['interactions']}); device {args.device}; image vectors "
           f"{'L2-normalised' if args.normalise else 'raw'}; seeds {args.seeds}; wall {wall / 60:.1f} min")
     print("epochs run by the items' own features, per seed:", epochs)
-    table = pl.read_csv(results / "tables" / "tableC1_calibration.csv")
-    rec = table.filter(pl.col("benchmark") == "RecBench") if "benchmark" in table.columns else table
-    with pl.Config(tbl_rows=200, tbl_cols=30, tbl_width_chars=200, float_precision=4):
-        print(rec)
     print("\n" + target.read_text())
     summary = {"scale": args.scale, "device": args.device, "normalise": args.normalise, "seeds": args.seeds,
                "epochs_cap": args.epochs, "data": counts, "wall_seconds": round(wall, 1), "epochs_run": epochs}
