@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import yaml
+from snakemake.utils import update_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,18 +81,11 @@ def overlay(args: argparse.Namespace) -> dict:
     }
 
 
-def merged(base: dict, over: dict) -> dict:
-    """``over`` merged into ``base``, key by key (as Snakemake merges config files)."""
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return out
-
-
 def run_config(args: argparse.Namespace) -> dict:
     """demo/config.yaml with ``overlay`` over it, less the demo's per-category selection overrides (one
     category here, under the paper's 5-core)."""
-    config = merged(yaml.safe_load((ROOT / "demo" / "config.yaml").read_text()), overlay(args))
+    config = yaml.safe_load((ROOT / "demo" / "config.yaml").read_text())
+    update_config(config, overlay(args))  # as Snakemake merges config files
     config["selection"].pop("category_overrides", None)
     return config
 

@@ -25,10 +25,11 @@ def _demo_over(paper_config: dict) -> dict:
 
 
 def _merged(base: dict, over: dict) -> dict:
-    """``over`` merged into ``base`` key by key, at every depth (as ``snakemake.utils.update_config``)."""
+    """``over`` merged into a copy of ``base`` at every depth, by Snakemake's own merge of config files."""
+    from snakemake.utils import update_config
+
     out = copy.deepcopy(base)
-    for key, value in over.items():
-        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    update_config(out, over)
     return out
 
 

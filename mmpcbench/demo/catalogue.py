@@ -113,19 +113,23 @@ def _make_items(category: str, n_items: int, rng: np.random.Generator) -> pl.Dat
             "pattern": rng.integers(0, len(PATTERNS), n_items),
             "material": rng.integers(0, len(MATERIALS), n_items),
             "brand": rng.integers(0, len(BRANDS), n_items),
-            # popularity: a heavy tail, as real catalogues have
+            # popularity: a mild tail (log-normal, σ 0.6); with a heavy one a user's test item is mostly one
+            # of a few popular items, whose ids the models learn without content (docs/calibration.md)
             "popularity": rng.lognormal(0.0, 0.6, n_items),
         }
     ).with_columns(pl.lit(category).alias("category"))
 
 
+def _vocabulary(category: str) -> dict[str, list[str]]:
+    """Each item attribute's values, in the order of the integer codes ``_make_items`` draws."""
+    return {"type": PRODUCT_TYPES[category], "colour": list(COLOURS), "pattern": PATTERNS,
+            "material": list(MATERIALS), "brand": BRANDS}
+
+
 def _attribute_names(items: pl.DataFrame, category: str) -> pl.DataFrame:
     """Each item's attributes by name (what its cover draws and its text names)."""
-    vocab = {"type": PRODUCT_TYPES[category], "colour": list(COLOURS), "pattern": PATTERNS,
-             "material": list(MATERIALS), "brand": BRANDS}
-    return items.select(
-        "parent_asin", *[pl.col(key).map_elements(words.__getitem__, return_dtype=pl.String) for key, words in vocab.items()]
-    )
+    return items.select("parent_asin", *[pl.Series(key, words).gather(items[key]) for key, words in
+                                         _vocabulary(category).items()])
 
 
 def _title(category: str, item: dict, rng: np.random.Generator) -> str:
@@ -305,8 +309,7 @@ def _draw_choices(category: str, items: pl.DataFrame, users: dict, rng: np.rando
     Returns (reviewer index, item index, rating) per review."""
     per_user = users["per_user"]
     n_reviews = int(per_user.sum())
-    sizes = {"colour": len(COLOURS), "type": len(PRODUCT_TYPES[category]), "pattern": len(PATTERNS),
-             "brand": len(BRANDS)}
+    sizes = {key: len(_vocabulary(category)[key]) for key in ("colour", "type", "pattern", "brand")}
     attribute = {key: items[key].to_numpy() for key in sizes}
     popularity = items["popularity"].to_numpy()
     reviewer = np.repeat(np.arange(len(per_user)), per_user)
