@@ -77,6 +77,10 @@ def _check_models(config: dict) -> None:
             f"config key 'completion.models': {unknown} are not in the registry 'models'; "
             f"known: {sorted(config.get('models', {}))}"
         )
+    for name, entry in config.get("models", {}).items():
+        if "teach" in entry and not entry.get("build_tiny"):
+            raise ConfigError(f"config key 'models.{name}.teach': only a model the pipeline builds (build_tiny: true) "
+                              f"is taught")
 
 
 def _resolve_adapters(config: dict) -> None:
@@ -92,6 +96,7 @@ def _resolve_adapters(config: dict) -> None:
                               f"weights of its own; known: {sorted(n for n, e in registry.items() if 'base' not in e)}")
         resolved = {**copy.deepcopy(base), **entry}
         resolved.pop("build_tiny", None)  # the base is built (demo), the adapter is trained
+        resolved.pop("teach", None)
         registry[name] = resolved
 
 
@@ -106,6 +111,15 @@ def _check_grpo(config: dict) -> None:
     if grpo["base"] not in config.get("models", {}) or "base" in config["models"][grpo["base"]]:
         raise ConfigError(f"config key 'grpo.base': {grpo['base']!r} is not a registry entry with weights of its own; "
                           f"known: {sorted(n for n, e in config.get('models', {}).items() if 'base' not in e)}")
+    trainer = grpo.get("trainer", {})
+    per_device = trainer.get("per_device_train_batch_size", grpo["num_generations"])
+    generation_batch = trainer.get("generation_batch_size") or per_device * (
+        trainer.get("steps_per_generation") or trainer.get("gradient_accumulation_steps", 1))
+    if generation_batch % grpo["num_generations"]:
+        # TRL's own rule (GRPOConfig, one process): a generation batch holds whole groups of completions
+        raise ConfigError(f"config key 'grpo.trainer': a generation batch of {generation_batch} completions "
+                          f"(per_device_train_batch_size x gradient_accumulation_steps, or generation_batch_size) is "
+                          f"not a multiple of the group size grpo.num_generations ({grpo['num_generations']})")
     for name, entry in adapter_entries(config).items():
         if entry["base"] != grpo["base"]:
             raise ConfigError(f"config key 'models.{name}.base': {entry['base']!r}, but GRPO trains 'grpo.base' "

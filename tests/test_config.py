@@ -160,3 +160,35 @@ def test_the_demo_knows_only_its_own_categories(paper_config):
     with pytest.raises(ConfigError, match=r"unknown category \['Books'\]; known in the demo's vocabulary: "
                                           r"\['All_Beauty', .*'Video_Games'\]"):
         validate_config(demo)
+
+
+def test_teaching_a_model_the_pipeline_does_not_build_is_refused(paper_config):
+    config = copy.deepcopy(paper_config)
+    config["models"]["gemma-3-4b"]["teach"] = {"steps": 10}
+    with pytest.raises(ConfigError, match=r"models\.gemma-3-4b\.teach.*build_tiny"):
+        validate_config(config)
+
+
+def test_an_unknown_teach_setting_is_named(paper_config):
+    config = _demo_over(paper_config)
+    config["models"]["tiny-gemma-3"]["teach"]["epochs"] = 3
+    with pytest.raises(ConfigError, match=r"tiny-gemma-3.*teach.*epochs"):
+        validate_config(config)
+
+
+@pytest.mark.parametrize("trainer, group, whole", [
+    ({"per_device_train_batch_size": 3}, 4, False), ({"per_device_train_batch_size": 3}, 3, True),
+    ({"per_device_train_batch_size": 2, "gradient_accumulation_steps": 3}, 4, False),
+    ({"per_device_train_batch_size": 2, "gradient_accumulation_steps": 3}, 6, True),
+    ({"per_device_train_batch_size": 2, "generation_batch_size": 6}, 4, False),
+    ({"per_device_train_batch_size": 2, "generation_batch_size": 8}, 4, True)])
+def test_a_grpo_batch_of_partial_groups_is_refused_before_the_job(paper_config, trainer, group, whole):
+    """TRL's rule, checked when the config is read (it failed inside the job before)."""
+    config = _demo_over(paper_config)
+    config["grpo"]["trainer"] = {**config["grpo"]["trainer"], **trainer}
+    config["grpo"]["num_generations"] = group
+    if whole:
+        validate_config(config)
+    else:
+        with pytest.raises(ConfigError, match=rf"grpo\.trainer.*not a multiple of the group size.*\({group}\)"):
+            validate_config(config)

@@ -1,17 +1,18 @@
-"""Tiny random-weight multimodal LLMs for the demo and the tests.
+"""Tiny multimodal LLMs for the demo and the tests, built from configs.
 
 No VLM weights can be had offline, so the demo builds a Qwen2.5-VL and a Gemma-3 model from configs,
-with byte-level BPE tokenizers trained locally on a few product sentences, and saves them with
-``save_pretrained``. The registry of the demo points at those folders, so the demo and the tests run
-the production loading and generation code — the same classes, processors, chat templates and the
-bitsandbytes 4-bit path — only with tiny weights. **Their answers are noise**: the demo's meaningful
-numbers come from the retrieval baseline and the controls.
+with BPE tokenizers trained locally on product sentences and the demo world's words, and saves them with
+``save_pretrained``. Built, they have random weights and write noise; the demo then teaches them a partial
+skill (:mod:`mmpcbench.demo.teaching`). The registry of the demo points at those folders, so the demo and
+the tests run the production loading and generation code — the same classes, processors, chat templates
+and the bitsandbytes 4-bit path — only with tiny weights.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from mmpcbench.demo.vocabulary import BRANDS, COLOURS, MATERIALS, PATTERNS, PRODUCT_TYPES, SHAPES
 from mmpcbench.io import atomic_path
 
 CORPUS = [
@@ -20,7 +21,11 @@ CORPUS = [
     'Return JSON: {"prompt": "a studio photo of a blue striped pillow on a white background"}',
     "A red mug made of glass. Its striped circle-shaped body makes it easy to recognise.",
     "product title image cover photo colour pattern material shape",
+    "a on plain white background, product photo by in made of from",
 ]
+# the demo world's words, so that a taught model's titles and prompts are a few tokens each
+WORDS = [*BRANDS, *COLOURS, *PATTERNS, *MATERIALS, *SHAPES, *(kind for kinds in PRODUCT_TYPES.values() for kind in kinds)]
+CORPUS += [" ".join(WORDS), " ".join(word.title() for word in WORDS)] * 4
 CHAT_TEMPLATE_QWEN = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
     "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for c in m['content'] %}"
@@ -35,15 +40,29 @@ CHAT_TEMPLATE_GEMMA = (
 )
 
 
-def _bpe(special: list[str], vocab_size: int = 400):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def _bpe(special: list[str], vocab_size: int = 1000, sentencepiece: bool = False):
+    """A BPE tokenizer trained on :data:`CORPUS`: byte-level (GPT-2 style, as Qwen's), or with
+    ``sentencepiece`` as Gemma's is (spaces as ``▁``, unknown characters as byte tokens): the
+    transformers class of a Gemma tokenizer sets that normaliser and decoder itself, so a vocabulary
+    trained byte-level would meet every space as an unknown token."""
+    import string
 
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    if sentencepiece:
+        tokenizer = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
+        tokenizer.normalizer = normalizers.Replace(" ", "\u2581")
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("\u2581"), behavior="merged_with_next")
+        tokenizer.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
+        bytes_ = [f"<0x{b:02X}>" for b in range(256)]
+        alphabet = ["\u2581", *string.printable.strip()]
+        special = [*special, *bytes_]
+    else:
+        tokenizer = Tokenizer(models.BPE())
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tokenizer.decoder = decoders.ByteLevel()
+        alphabet = pre_tokenizers.ByteLevel.alphabet()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special, initial_alphabet=alphabet)
     tokenizer.train_from_iterator(CORPUS, trainer)
     return tokenizer
 
@@ -99,7 +118,7 @@ def build_tiny_gemma3(out_dir: str | Path, seed: int = 0) -> Path:
     special = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>",
                "<end_of_image>", "<image_soft_token>"]
     tokenizer = GemmaTokenizerFast(
-        tokenizer_object=_bpe(special), bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>",
+        tokenizer_object=_bpe(special, 1300, sentencepiece=True), bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>",
         extra_special_tokens={"boi_token": "<start_of_image>", "eoi_token": "<end_of_image>",
                               "image_token": "<image_soft_token>"},
     )
@@ -108,7 +127,7 @@ def build_tiny_gemma3(out_dir: str | Path, seed: int = 0) -> Path:
         text_config=dict(
             vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
             num_attention_heads=4, num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=16,
-            sliding_window=32, max_position_embeddings=4096,
+            sliding_window=32, layer_types=["sliding_attention", "full_attention"], max_position_embeddings=4096,
             bos_token_id=ids["<bos>"], eos_token_id=[ids["<eos>"], ids["<end_of_turn>"]], pad_token_id=ids["<pad>"],
         ),
         vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64,
