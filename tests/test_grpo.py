@@ -313,3 +313,73 @@ def test_a_damaged_or_unrecorded_checkpoint_is_named_and_the_last_intact_one_res
     (tmp_path / "checkpoints/checkpoint-9").mkdir()  # a save cut short by a kill
     record = train_grpo(data, tmp_path, {**RESUMABLE, "trainer": {**TRAINER, "max_steps": 3}}, [length_reward])
     assert record["resumed_from"].endswith("checkpoint-3") and "checkpoint-9: not recorded as finished" in caplog.text
+
+
+def answer_length(completions, **columns):
+    """A reward a taught model can climb either way: the answer's length (40 characters: 1.0)."""
+    from mmpcbench.grpo.rewards import completion_text
+
+    return [len(completion_text(c)) / 40 for c in completions]
+
+
+def answer_brevity(completions, **columns):
+    """The same reward negated: what a trainer with a flipped advantage sign would climb."""
+    return [-r for r in answer_length(completions)]
+
+
+@pytest.fixture(scope="module")
+def taught_qwen(tmp_path_factory):
+    """The tiny Qwen taught for 150 steps (mmpcbench.demo.teaching): it answers in JSON and stops, so
+    the length of its answers is a policy GRPO can move (a random model's output is too flat to)."""
+    from mmpcbench.demo.teaching import TeachSettings, teach
+    from mmpcbench.demo.tiny_models import build_tiny_qwen2_5_vl
+
+    root = tmp_path_factory.mktemp("taught")
+    teach(build_tiny_qwen2_5_vl(root / "random"), root / "taught", "qwen2_5_vl", ["Toys_and_Games", "Video_Games"],
+          {"i2t": "Title?", "t2i": "{text} Prompt?"}, {"i2t": "title", "t2i": "prompt"},
+          TeachSettings(steps=150, learning_rate=3e-3, items_per_category=200, seed=1))
+    return {"model": str(root / "taught"), "family": "qwen2_5_vl", "dtype": "float32", "quantization": "none"}
+
+
+@pytest.mark.parametrize("reward, rises", [(answer_length, True), (answer_brevity, False)])
+def test_grpo_climbs_a_learnable_reward_and_a_flipped_sign_would_fail(taught_qwen, pool, tmp_path, reward, rises):
+    """The mean reward of the last steps exceeds the first steps' when GRPO climbs it: answers grow
+    under the length reward and shrink under its negation, so a flipped advantage sign fails one case."""
+    import polars as pl
+
+    from mmpcbench.grpo.train import GRPOData, train_grpo
+
+    root, items = pool
+    settings = {"num_generations": 4, "save_steps": 100, "seed": 0, "heldout_share": 0.0,
+                "lora": {"r": 16, "alpha": 32, "dropout": 0.0,
+                         "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]},
+                "trainer": {**TRAINER, "per_device_train_batch_size": 8, "max_completion_length": 48, "max_steps": 30}}
+    train_grpo(GRPOData("i2t", taught_qwen, "Title?", "title", items, root), tmp_path, settings, [reward],
+               learning_rate=1e-2)
+    length = pl.read_parquet(tmp_path / "reward_log.parquet")["mean_completion_length"].to_numpy()
+    first, last = length[:8].mean(), length[-8:].mean()
+    assert (last > first + 4) if rises else (last < first - 4), length.round(1).tolist()
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "gemma3"])
+def test_lora_sits_on_the_language_model_unless_the_scope_is_all(tmp_path, family):
+    """The vision encoders' layers carry the same names (q_proj, up_proj, ...): a bare PEFT target list
+    adapts them too; the default scope adapts the language model's alone."""
+    from peft import LoraConfig, get_peft_model
+
+    from mmpcbench.completion.mllm import load_mllm
+    from mmpcbench.demo.tiny_models import TINY_BUILDERS
+    from mmpcbench.grpo.train import lora_targets
+
+    path = TINY_BUILDERS[family](tmp_path / family)
+    adapted = {}
+    for scope in ("language_model", "all"):
+        model, _ = load_mllm({"model": str(path), "family": family, "dtype": "float32", "quantization": "none"}, "cpu")
+        lora = {"target_modules": ["q_proj", "v_proj", "up_proj"], **({"scope": scope} if scope == "all" else {})}
+        peft = get_peft_model(model, LoraConfig(r=4, target_modules=lora_targets(model, lora)))
+        adapted[scope] = {n.split(".lora_A")[0] for n, _ in peft.named_parameters() if ".lora_A." in n}
+    language = adapted["language_model"]
+    assert language and all(".language_model." in n for n in language), sorted(language)
+    assert {n.rsplit(".", 1)[1] for n in language} == {"q_proj", "v_proj", "up_proj"}
+    vision = {n for n in adapted["all"] if ".language_model." not in n}
+    assert vision and adapted["all"] == language | vision  # the vision layers are what the scope leaves out

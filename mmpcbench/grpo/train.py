@@ -9,7 +9,7 @@
   several learning rates (never the CQ sample).
 - **Model**: the registry's base entry loaded as in inference (:func:`load_mllm`: 4-bit NF4 in the
   paper config, so the adapter is a QLoRA one), with a LoRA adapter (``lora``: rank 16, alpha,
-  dropout, target modules).
+  dropout, target modules, on the language model alone unless ``scope: all``: :func:`lora_targets`).
 - **Trainer**: every ``GRPOConfig`` setting comes from ``trainer`` (beta, epsilon, loss_type,
   scale_rewards, temperature, batch sizes, max_steps, ...) over the few this stage fixes (output
   folder, seed, logging every step, checkpoints every ``save_steps``, CPU when no GPU is asked for).
@@ -25,7 +25,7 @@
   if recorded with the same stamp and intact.
 - **Outputs**: the LoRA adapter (``<out>/adapter``), the reward log (``reward_log.parquet``: per step
   the mean and std of every reward component, the total, KL, loss, grad norm, learning rate, mean
-  completion length, parse rate) and ``grpo.json`` (settings, steps done, stop reason, items used and
+  completion length, the policy's mean token entropy, parse rate) and ``grpo.json`` (settings, steps done, stop reason, items used and
   skipped, provenance).
 """
 
@@ -56,7 +56,7 @@ FIXED = ("output_dir", "seed", "logging_steps", "save_steps", "save_strategy", "
 FINISHED = ("adapter", "reward_log.parquet", "grpo.json")  # a run's results, recorded in its ledger
 LOG_COLUMNS = {"loss": "loss", "grad_norm": "grad_norm", "learning_rate": "learning_rate", "reward": "reward",
                "reward_std": "reward_std", "kl": "kl", "completions/mean_length": "mean_completion_length",
-               "parse_rate": "parse_rate"}
+               "entropy": "entropy", "parse_rate": "parse_rate"}
 
 
 class GRPOSettingsError(ValueError):
@@ -304,12 +304,31 @@ def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, check
     model, processor = load_mllm(entry, device=device)
     lora = settings["lora"]  # the config's grpo.lora (every key required there)
     peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
-                             target_modules=lora["target_modules"], task_type="CAUSAL_LM")
+                             target_modules=lora_targets(model, lora), task_type="CAUSAL_LM")
     plateau = PlateauStop(**settings["plateau"]) if settings.get("plateau") else None
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=config, train_dataset=Dataset.from_list(train_rows),
                           processing_class=processor, peft_config=peft_config,
                           callbacks=[*([plateau_callback(plateau)] if plateau else []), *(callbacks or [])] or None)
     return trainer, config, plateau
+
+
+def lora_targets(model, lora: dict):
+    """PEFT's ``target_modules`` for ``lora``: with ``scope`` ``language_model`` (the default) a pattern
+    that matches the ``target_modules`` names inside the language model alone (the module transformers'
+    ``get_decoder()`` returns: ``model.language_model`` for Qwen2.5-VL and Gemma-3), so the vision
+    encoder's MLPs and attention, whose layers carry the same names, get no adapter; with ``all``, the
+    names as given (PEFT matches them anywhere)."""
+    import re
+
+    names = list(lora["target_modules"])
+    if lora.get("scope", "language_model") == "all":
+        return names
+    decoder = model.get_decoder()
+    prefix = next((name for name, module in model.named_modules() if module is decoder and name), None)
+    if prefix is None:
+        raise GRPOSettingsError(f"grpo.lora.scope 'language_model': {type(model).__name__} has no language model "
+                                f"submodule to restrict LoRA to; set scope: all")
+    return rf"{re.escape(prefix)}\..*\.({'|'.join(re.escape(n) for n in names)})"
 
 
 def checksum_callback(ledger: Ledger):
@@ -375,6 +394,7 @@ def run_stamp(data: GRPOData, settings: dict, learning_rate: float) -> dict:
              "model_files": folder_fingerprint(entry.get("model", "")),
              "dtype": entry.get("dtype"), "quantization": entry.get("quantization"), "prompt": data.prompt,
              "answer_key": data.answer_key, "learning_rate": learning_rate, "settings": settings,
+             "lora_scope": settings.get("lora", {}).get("scope", "language_model"),
              "pool": hashlib.sha256(ids.encode()).hexdigest()[:16]}
     return json.loads(json.dumps(stamp, sort_keys=True, default=str))
 
