@@ -59,10 +59,12 @@ def test_image_reward_is_four_times_the_mean_clip_similarity_computed_directly(i
     Image.fromarray(cover).save(tmp_path / "cover.png")
     rewards = image_reward(completions=[chat('{"prompt": "a red mug"}'), chat('{"prompt": "a red mug"}'), "a mug"],
                            parent_asin=["A1", "A1", "A1"], cover_path=[str(tmp_path / "cover.png")] * 3)
-    seeds = [image_reward.seeds("A1", 0), image_reward.seeds("A1", 1)]
-    assert len(set(seeds[0])) == 4 and not set(seeds[0]) & set(seeds[1])  # each completion its own paintings
+    seeds = image_reward.seeds("A1")
+    # four paintings, from the same four seeds for each completion of the item (its group)
+    assert len(set(seeds)) == 4 and not set(seeds) & set(image_reward.seeds("A2"))
+    assert rewards[0] == rewards[1]  # the same prompt painted from the same seeds
     encoder = image_reward.encoder
-    for reward, item_seeds in zip(rewards, seeds):
+    for reward, item_seeds in zip(rewards[:2], [seeds, seeds]):
         images = paint(image_reward.pipeline, ["a red mug"] * 4, item_seeds, image_reward.diffusion)
         real = encoder.pil([Image.fromarray(cover)])[0]
         cosines = []

@@ -13,9 +13,9 @@ Every reward first parses the answer with the project's own parser (:func:`parse
   text (column ``reference_text``), × ``scale`` (2.0): identical texts give 2.0;
 - **T→I similarity** (``ImageSimilarityReward``): the parsed prompt is painted by the project's
   diffusion code (:func:`mmpcbench.diffusion.paint.paint`, the ``diffusion`` settings) into
-  ``n_images`` (4) images, the k-th seeded with ``derive_seed(seed, parent_asin, completion index,
-  k)`` — the completion index counts the item's completions within one call, so a group's answers get
-  different seeds and a rerun the same ones — and each is compared with the item's true cover
+  ``n_images`` (4) images, the k-th seeded with ``derive_seed(seed, parent_asin, k)`` — the same four
+  seeds for every completion of an item's group, so that the group-relative advantage compares the
+  prompts and not the noise they were painted from — and each is compared with the item's true cover
   (column ``cover_path``) by the CQBench CLIP image–image similarity (:func:`image_scores` with
   ``metrics=["clip"]``: the same encoder, the generated image resized to the cover's size, the same
   preprocessing); the mean × ``scale`` (4.0).
@@ -27,7 +27,6 @@ step; they run on the device of their spec (the training GPU on a cluster).
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 
 import numpy as np
 
@@ -91,7 +90,9 @@ class TextSimilarityReward:
 
 class ImageSimilarityReward:
     """T→I: ``scale`` × the mean CQBench CLIP similarity of ``n_images`` paintings of the parsed prompt
-    to the item's true cover (``cover_path``), seeded per (item, completion index, image)."""
+    to the item's true cover (``cover_path``), seeded per (item, image): every completion of a group is
+    painted from the same ``n_images`` seeds, so the group-relative advantage compares prompts, not the
+    luck of the noise."""
 
     def __init__(self, answer_key: str, diffusion: dict, clip: dict, scale: float = 4.0, n_images: int = 4,
                  seed: int = 0, pipeline=None, encoder=None, image_options: dict | None = None):
@@ -106,15 +107,16 @@ class ImageSimilarityReward:
         self.image_options = dict(image_options or {})
         self.__name__ = "similarity"
 
-    def seeds(self, parent_asin: str, index: int) -> list[int]:
-        return [derive_seed(self.seed, parent_asin, index, k) for k in range(self.n_images)]
+    def seeds(self, parent_asin: str) -> list[int]:
+        """The item's painting seeds, the same for each of its completions."""
+        return [derive_seed(self.seed, parent_asin, k) for k in range(self.n_images)]
 
-    def similarity(self, prompt: str, cover, parent_asin: str, index: int) -> float:
+    def similarity(self, prompt: str, cover, parent_asin: str) -> float:
         """The mean CLIP similarity of the ``n_images`` paintings of ``prompt`` to ``cover`` (an RGB array)."""
         from mmpcbench.diffusion.paint import paint
         from mmpcbench.metrics.image import image_scores
 
-        images = paint(self.pipeline, [prompt] * self.n_images, self.seeds(parent_asin, index), self.diffusion)
+        images = paint(self.pipeline, [prompt] * self.n_images, self.seeds(parent_asin), self.diffusion)
         scores = image_scores([cover] * len(images), [np.asarray(image.convert("RGB")) for image in images],
                               metrics=["clip"], clip_encoder=self.encoder,
                               **{**self.image_options, "clip": self.clip})
@@ -126,16 +128,13 @@ class ImageSimilarityReward:
         if parent_asin is None or cover_path is None:
             raise ValueError("the T→I similarity reward needs the dataset columns 'parent_asin' and 'cover_path'")
         answers = parsed_answers(completions, self.answer_key)
-        seen: dict[str, int] = defaultdict(int)
         covers: dict[str, np.ndarray] = {}
         rewards = []
         for answer, asin, path in zip(answers, parent_asin, cover_path):
-            index = seen[asin]
-            seen[asin] += 1
             if answer is None:
                 rewards.append(0.0)
                 continue
             if asin not in covers:
                 covers[asin] = read_image(path)
-            rewards.append(self.scale * self.similarity(answer, covers[asin], asin, index))
+            rewards.append(self.scale * self.similarity(answer, covers[asin], asin))
         return rewards
