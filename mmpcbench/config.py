@@ -10,6 +10,7 @@ import jsonschema
 import yaml
 
 from mmpcbench import families
+from mmpcbench.grpo.schedule import ScheduleError, check_schedule, for_task
 
 SCHEMA_FILE = "config.schema.yaml"
 
@@ -111,15 +112,15 @@ def _check_grpo(config: dict) -> None:
     if grpo["base"] not in config.get("models", {}) or "base" in config["models"][grpo["base"]]:
         raise ConfigError(f"config key 'grpo.base': {grpo['base']!r} is not a registry entry with weights of its own; "
                           f"known: {sorted(n for n, e in config.get('models', {}).items() if 'base' not in e)}")
-    trainer = grpo.get("trainer", {})
-    per_device = trainer.get("per_device_train_batch_size", grpo["num_generations"])
-    generation_batch = trainer.get("generation_batch_size") or per_device * (
-        trainer.get("steps_per_generation") or trainer.get("gradient_accumulation_steps", 1))
-    if generation_batch % grpo["num_generations"]:
-        # TRL's own rule (GRPOConfig, one process): a generation batch holds whole groups of completions
-        raise ConfigError(f"config key 'grpo.trainer': a generation batch of {generation_batch} completions "
-                          f"(per_device_train_batch_size x gradient_accumulation_steps, or generation_batch_size) is "
-                          f"not a multiple of the group size grpo.num_generations ({grpo['num_generations']})")
+    passes = grpo.get("passes")
+    if isinstance(passes, dict) and set(passes) != set(grpo.get("tasks", [])):
+        raise ConfigError(f"config key 'grpo.passes': per task, it names {sorted(passes)}, but grpo.tasks is "
+                          f"{grpo.get('tasks')}: give every task its passes")
+    try:
+        for task in grpo.get("tasks", []):
+            check_schedule(for_task(grpo, task))
+    except ScheduleError as error:
+        raise ConfigError(f"config key 'grpo': {error}") from None
     for name, entry in adapter_entries(config).items():
         if entry["base"] != grpo["base"]:
             raise ConfigError(f"config key 'models.{name}.base': {entry['base']!r}, but GRPO trains 'grpo.base' "

@@ -183,12 +183,48 @@ def test_an_unknown_teach_setting_is_named(paper_config):
     ({"per_device_train_batch_size": 2, "generation_batch_size": 6}, 4, False),
     ({"per_device_train_batch_size": 2, "generation_batch_size": 8}, 4, True)])
 def test_a_grpo_batch_of_partial_groups_is_refused_before_the_job(paper_config, trainer, group, whole):
-    """TRL's rule, checked when the config is read (it failed inside the job before)."""
+    """TRL's rule, checked when the config is read (it failed inside the job before): without
+    prompts_per_step, the trainer's own batch settings."""
     config = _demo_over(paper_config)
+    del config["grpo"]["prompts_per_step"]
     config["grpo"]["trainer"] = {**config["grpo"]["trainer"], **trainer}
     config["grpo"]["num_generations"] = group
     if whole:
         validate_config(config)
     else:
-        with pytest.raises(ConfigError, match=rf"grpo\.trainer.*not a multiple of the group size.*\({group}\)"):
+        with pytest.raises(ConfigError, match=rf"'grpo'.*trainer.*not a multiple of the group size.*\({group}\)"):
             validate_config(config)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"prompts_per_step": 4, "trainer": {"gradient_accumulation_steps": 2}}, r"prompts_per_step.*gradient_accumulation"),
+    ({"prompts_per_step": 3, "num_generations": 4, "trainer": {"per_device_train_batch_size": 8}},
+     r"3 × 4 completions.*per_device_train_batch_size \(8\)"),
+    ({"passes": 2, "trainer": {"max_steps": 10}}, r"passes.*max_steps"),
+    ({"passes": {"i2t": 2, "t2i": 1}, "trainer": {"max_steps": 10}}, r"passes.*max_steps"),
+    ({"passes": {"i2t": 2}}, r"grpo\.passes.*every task"),
+    ({"passes": {"i2t": 2, "t2i": 1, "t2v": 1}}, r"grpo\.passes.*t2v.*every task")])
+def test_a_grpo_schedule_that_cannot_be_met_is_refused(paper_config, change, message):
+    config = _demo_over(paper_config)
+    trainer = {k: v for k, v in config["grpo"]["trainer"].items() if k not in ("max_steps", "gradient_accumulation_steps")}
+    config["grpo"] = {**config["grpo"], **change, "trainer": {**trainer, **change.get("trainer", {})}}
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config)
+
+
+def test_the_grpo_schedule_in_prompts_per_step_and_passes():
+    """P prompts per step: accumulation over micro-batches; E passes over the training items: the steps."""
+    from mmpcbench.grpo.schedule import for_task, planned_steps, prompts_per_step, trainer_schedule
+
+    paper = {"num_generations": 16, "prompts_per_step": 4, "passes": 1,
+             "trainer": {"per_device_train_batch_size": 16}}
+    assert trainer_schedule(paper, 4050) == {"gradient_accumulation_steps": 4, "max_steps": 1013}
+    assert planned_steps({**paper, "passes": 0.5}, 4050) == 507
+    # without the schedule keys: TRL's own batch settings, one prompt per 16 completions
+    plain = {"num_generations": 16, "trainer": {"per_device_train_batch_size": 16, "max_steps": 1000}}
+    assert trainer_schedule(plain, 4050) == {} and prompts_per_step(plain) == 1 and planned_steps(plain, 4050) == 1000
+    # passes per task: the task's
+    per_task = {**paper, "passes": {"i2t": 2, "t2i": 0.1}}
+    assert planned_steps(for_task(per_task, "i2t"), 4050) == 2025 and planned_steps(for_task(per_task, "t2i"), 4050) == 102
+    assert prompts_per_step({"num_generations": 4, "trainer": {"per_device_train_batch_size": 4,
+                                                               "gradient_accumulation_steps": 3}}) == 3

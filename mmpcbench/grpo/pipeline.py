@@ -7,12 +7,13 @@ from pathlib import Path
 
 import polars as pl
 
+from mmpcbench.grpo.schedule import for_task
 from mmpcbench.grpo.train import GRPOData, build_rewards, train_grpo_runs
 
 log = logging.getLogger(__name__)
 
-SETTING_KEYS = ("num_generations", "save_steps", "seed", "heldout_share", "lora", "plateau", "rewards", "trainer",
-                "device")
+SETTING_KEYS = ("num_generations", "prompts_per_step", "passes", "save_steps", "seed", "heldout_share", "lora",
+                "plateau", "rewards", "trainer", "device")
 
 
 def job_settings(grpo: dict) -> dict:
@@ -30,7 +31,7 @@ def train_task(*, task: str, entry: dict, request: dict, grpo: dict, reward_mode
     I→T ``encoders`` (``text``); T→I ``diffusion``, ``clip`` and ``image_options``; they run on the
     training device (``grpo.device``)."""
     pool = pl.concat([pl.read_parquet(path, columns=["parent_asin", "text", "image_path"]) for path in pool_paths])
-    settings = grpo["settings"]
+    settings = for_task(grpo["settings"], task)
     device = settings["device"]
     encoders = {name: {**spec, "device": device} for name, spec in reward_models.get("encoders", {}).items()}
     clip = {**reward_models["clip"], "device": device} if "clip" in reward_models else {}

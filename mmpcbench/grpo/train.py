@@ -14,6 +14,9 @@
   scale_rewards, temperature, batch sizes, max_steps, ...) over the few this stage fixes (output
   folder, seed, logging every step, checkpoints every ``save_steps``, CPU when no GPU is asked for).
   ``num_generations`` is the group size (16 in the paper).
+- **Schedule**: ``prompts_per_step`` (the items whose groups one optimiser step learns from) and
+  ``passes`` (over the training items) when given, translated into TRL's gradient accumulation and
+  ``max_steps`` by :mod:`mmpcbench.grpo.schedule`; otherwise the ``trainer`` settings as they are.
 - **Stop**: ``max_steps``, or the plateau stop (:class:`PlateauStop`), whichever comes first; the
   reason is recorded.
 - **Resume**: checkpoints every ``save_steps`` in ``<out>/checkpoints``, each recorded with its
@@ -44,6 +47,7 @@ import numpy as np
 import polars as pl
 
 from mmpcbench.families import TASKS
+from mmpcbench.grpo.schedule import planned_steps, prompts_per_step, trainer_schedule
 from mmpcbench.grpo.rewards import FormatReward, ImageSimilarityReward, TextSimilarityReward, parsed_answers
 from mmpcbench.io import atomic_path, provenance, write_json, write_parquet
 from mmpcbench.seeds import derive_seed
@@ -270,6 +274,7 @@ def train_grpo(data: GRPOData, out_dir, settings: dict, rewards: list, learning_
     stop = "plateau" if plateau and plateau.stopped_at is not None else "max_steps"
     record = {
         "task": task, "base_model": data.entry.get("model"), "learning_rate": lr, "steps": steps, "stop_reason": stop,
+        "max_steps": config.max_steps, "prompts_per_step": prompts_per_step(settings),
         "resumed_from": checkpoint, "items": {"pool": data.pool.height, "train": len(train_rows),
                                               "heldout": len(heldout_rows), "skipped": skipped},
         "heldout": [r["parent_asin"] for r in heldout_rows], "heldout_reward": heldout_reward,
@@ -297,7 +302,8 @@ def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, check
     from mmpcbench.completion.mllm import load_mllm
 
     device = settings.get("device", "cpu")
-    config = grpo_config(settings.get("trainer", {}), checkpoints, settings.get("seed", 0), settings.get("save_steps", 50),
+    schedule = trainer_schedule(settings, len(train_rows))  # prompts_per_step, passes
+    config = grpo_config({**settings.get("trainer", {}), **schedule}, checkpoints, settings.get("seed", 0), settings.get("save_steps", 50),
                          device, settings.get("num_generations", 16), lr)
     if config.reward_weights is None:  # the probe only logs: weight 0; every real reward counts once
         config.reward_weights = [0.0 if isinstance(r, ParseRate) else 1.0 for r in rewards]
@@ -389,7 +395,8 @@ def run_stamp(data: GRPOData, settings: dict, learning_rate: float) -> dict:
     entry = data.entry
     ids = "\x1f".join(sorted(data.pool["parent_asin"].to_list()))
     trainer = {k: v for k, v in settings.get("trainer", {}).items() if k != "max_steps"}
-    settings = {**{k: v for k, v in settings.items() if k not in ("save_steps", "evaluate_heldout")}, "trainer": trainer}
+    settings = {**{k: v for k, v in settings.items() if k not in ("save_steps", "evaluate_heldout", "passes")},
+                "trainer": trainer}
     stamp = {"task": data.task, "model": entry.get("model"), "revision": entry.get("revision"),
              "model_files": folder_fingerprint(entry.get("model", "")),
              "dtype": entry.get("dtype"), "quantization": entry.get("quantization"), "prompt": data.prompt,
@@ -418,7 +425,7 @@ def train_grpo_runs(data: GRPOData, out_dir, learning_rates: list[float], settin
         finished = Ledger(folder, run_stamp(data, settings, lr))
         if all([finished.kept(name) for name in FINISHED]):  # every one checked (a damaged one is removed)
             record = json.loads((folder / "grpo.json").read_text())
-            max_steps = settings.get("trainer", {}).get("max_steps", -1)
+            max_steps = planned_steps(settings, record["items"]["train"])
             if record["stop_reason"] == "plateau" or 0 < max_steps <= record["steps"]:
                 log.info("%s: finished with these settings; kept", folder)
                 runs.append(record)
