@@ -135,7 +135,7 @@ def test_two_grpo_steps_change_every_lora_weight_and_write_the_logs(tiny_qwen, p
     root, items = pool
     settings = {"num_generations": 4, "learning_rate": 1e-2, "save_steps": 1, "seed": 0, "heldout_share": 0.2,
                 "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
-                "trainer": TRAINER}
+                "evaluation": {"every": 1, "generations": 2}, "trainer": TRAINER}
     snapshot = Snapshot()
     record = train_grpo(GRPOData("i2t", tiny_qwen, "Title?", "title", items, root), tmp_path / "run", settings,
                         [length_reward, ParseRate("title")], callbacks=[snapshot])
@@ -148,6 +148,7 @@ def test_two_grpo_steps_change_every_lora_weight_and_write_the_logs(tiny_qwen, p
     rewards = pl.read_parquet(tmp_path / "run" / "reward_log.parquet")
     assert rewards["step"].to_list() == [1, 2]
     assert rewards["length_reward_std"].min() > 0 and rewards["parse_rate"].is_not_null().all()
+    assert rewards["heldout_reward"].is_not_null().all()  # the held-out item, evaluated at every step
     assert json.loads((tmp_path / "run" / "grpo.json").read_text())["steps"] == 2
 
 
@@ -194,12 +195,22 @@ def test_of_several_learning_rates_the_best_on_the_heldout_tenth_is_kept(tiny_qw
     assert filecmp.cmp(chosen, tmp_path / "adapter" / "adapter_model.safetensors", shallow=False)
 
 
-def test_plateau_stop_fires_when_the_moving_mean_stops_improving():
+def test_plateau_stop_fires_when_the_heldout_reward_stops_improving():
     from mmpcbench.grpo.train import PlateauStop
 
-    plateau = PlateauStop(window=2, patience=2, min_delta=0.01)
-    stops = [plateau.update(r, step) for step, r in enumerate([1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.005], start=1)]
-    assert stops == [False] * 7 + [True] and plateau.stopped_at == 8
+    plateau = PlateauStop(patience=2, min_delta=0.01)
+    # evaluations every 10 steps: a gain, a gain, then two within min_delta of the best (a dip counts too)
+    stops = [plateau.update(r, step) for step, r in zip(range(10, 60, 10), [1.0, 1.5, 2.0, 1.8, 2.005])]
+    assert stops == [False, False, False, False, True] and plateau.stopped_at == 50
+
+
+def test_the_plateau_stop_needs_a_heldout_tenth(tiny_qwen, pool, tmp_path):
+    from mmpcbench.grpo.train import GRPOData, GRPOSettingsError, train_grpo
+
+    root, items = pool
+    with pytest.raises(GRPOSettingsError, match="plateau.*held-out.*heldout_share"):
+        train_grpo(GRPOData("i2t", tiny_qwen, "Title?", "title", items, root), tmp_path,
+                   {**RESUMABLE, "heldout_share": 0.0, "plateau": {"patience": 2, "min_delta": 0.0}}, [length_reward])
 
 
 def test_an_unknown_trainer_setting_is_named():

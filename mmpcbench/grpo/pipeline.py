@@ -13,7 +13,7 @@ from mmpcbench.grpo.train import GRPOData, build_rewards, train_grpo_runs
 log = logging.getLogger(__name__)
 
 SETTING_KEYS = ("num_generations", "prompts_per_step", "passes", "save_steps", "seed", "heldout_share", "lora",
-                "plateau", "rewards", "trainer", "device")
+                "evaluation", "plateau", "rewards", "trainer", "device")
 
 
 def job_settings(grpo: dict) -> dict:

@@ -5,8 +5,9 @@
   (:func:`mmpcbench.completion.mllm.conversation`): I→T shows the cover (column ``image``) and asks for
   the title; T→I gives the text and asks for an image prompt. An item whose cover cannot be read or
   whose text is empty is skipped and counted (``items`` in ``grpo.json``). A seeded tenth of the pool
-  (``heldout_share``) is kept out of training: the mean total reward on it chooses between runs of
-  several learning rates (never the CQ sample).
+  (``heldout_share``) is kept out of training: its mean total reward, evaluated every
+  ``evaluation.every`` steps (``generations`` completions per item) and once more at the end, judges the
+  plateau stop and chooses between runs of several learning rates (never the CQ sample).
 - **Model**: the registry's base entry loaded as in inference (:func:`load_mllm`: 4-bit NF4 in the
   paper config, so the adapter is a QLoRA one), with a LoRA adapter (``lora``: rank 16, alpha,
   dropout, target modules, on the language model alone unless ``scope: all``: :func:`lora_targets`).
@@ -17,7 +18,7 @@
 - **Schedule**: ``prompts_per_step`` (the items whose groups one optimiser step learns from) and
   ``passes`` (over the training items) when given, translated into TRL's gradient accumulation and
   ``max_steps`` by :mod:`mmpcbench.grpo.schedule`; otherwise the ``trainer`` settings as they are.
-- **Stop**: ``max_steps``, or the plateau stop (:class:`PlateauStop`), whichever comes first; the
+- **Stop**: ``max_steps``, or the plateau stop on the held-out reward (:class:`PlateauStop`), whichever comes first; the
   reason is recorded.
 - **Resume**: checkpoints every ``save_steps`` in ``<out>/checkpoints``, each recorded with its
   checksum in the folder's ledger once saved (:mod:`mmpcbench.units`); a job killed or stopped by a
@@ -56,7 +57,9 @@ from mmpcbench.units import Ledger, folder_fingerprint
 log = logging.getLogger(__name__)
 
 # what this stage sets itself; everything else of GRPOConfig comes from the ``trainer`` settings
-FIXED = ("output_dir", "seed", "logging_steps", "save_steps", "save_strategy", "report_to", "use_cpu")
+FIXED = ("output_dir", "seed", "logging_steps", "save_steps", "save_strategy", "report_to", "use_cpu", "eval_strategy",
+         "eval_steps", "num_generations_eval")
+EVALUATION = {"every": 50, "generations": 2}  # grpo.evaluation's defaults
 FINISHED = ("adapter", "reward_log.parquet", "grpo.json")  # a run's results, recorded in its ledger
 LOG_COLUMNS = {"loss": "loss", "grad_norm": "grad_norm", "learning_rate": "learning_rate", "reward": "reward",
                "reward_std": "reward_std", "kl": "kl", "completions/mean_length": "mean_completion_length",
@@ -143,25 +146,21 @@ def build_rewards(task: str, answer_key: str, rewards: dict, encoders: dict, dif
 
 
 class PlateauStop:
-    """Stop when the moving mean (over ``window`` logged steps) of the total reward has not improved
-    by more than ``min_delta`` for ``patience`` consecutive windows. A TrainerCallback (built by
-    :func:`plateau_callback`); ``stopped_at`` records the step."""
+    """"Until the reward converges", judged on the held-out tenth: stop when the mean total reward on it
+    (evaluated every ``evaluation.every`` steps) has not improved on its best by more than ``min_delta``
+    for ``patience`` evaluations in a row. A TrainerCallback (built by :func:`plateau_callback`);
+    ``stopped_at`` records the step."""
 
-    def __init__(self, window: int, patience: int, min_delta: float):
-        if window < 1 or patience < 1:
-            raise GRPOSettingsError(f"plateau window and patience must be >= 1, not {window} and {patience}")
-        self.window, self.patience, self.min_delta = window, patience, min_delta
-        self.rewards: list[float] = []
+    def __init__(self, patience: int, min_delta: float):
+        if patience < 1:
+            raise GRPOSettingsError(f"plateau patience must be >= 1, not {patience}")
+        self.patience, self.min_delta = patience, min_delta
         self.best, self.stale, self.stopped_at = -math.inf, 0, None
 
     def update(self, reward: float, step: int) -> bool:
-        """Add one logged step's reward; True when training should stop."""
-        self.rewards.append(reward)
-        if len(self.rewards) % self.window:
-            return False
-        mean = float(np.mean(self.rewards[-self.window:]))
-        if mean > self.best + self.min_delta:
-            self.best, self.stale = mean, 0
+        """Add one evaluation's held-out reward; True when training should stop."""
+        if reward > self.best + self.min_delta:
+            self.best, self.stale = reward, 0
         else:
             self.stale += 1
         if self.stale >= self.patience:
@@ -174,16 +173,18 @@ def plateau_callback(plateau: PlateauStop):
     from transformers import TrainerCallback
 
     class Callback(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "reward" in logs and plateau.update(float(logs["reward"]), state.global_step):
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            if metrics and "eval_reward" in metrics and plateau.update(float(metrics["eval_reward"]), state.global_step):
                 control.should_training_stop = True
 
     return Callback()
 
 
 def grpo_config(trainer: dict, out_dir: Path, seed: int, save_steps: int, device: str, num_generations: int,
-                learning_rate: float):
-    """TRL's ``GRPOConfig`` from the ``trainer`` settings (unknown keys named) and the fixed ones."""
+                learning_rate: float, evaluation: dict | None = None):
+    """TRL's ``GRPOConfig`` from the ``trainer`` settings (unknown keys named) and the fixed ones;
+    ``evaluation`` (``every`` N steps, ``generations`` per held-out item): the held-out tenth evaluated
+    during training (None: never)."""
     import dataclasses
 
     from trl import GRPOConfig
@@ -201,12 +202,18 @@ def grpo_config(trainer: dict, out_dir: Path, seed: int, save_steps: int, device
                 "output_dir": str(out_dir), "seed": seed,
                 "logging_steps": 1, "save_strategy": "steps", "save_steps": save_steps, "use_cpu": cpu,
                 "num_generations": num_generations, "learning_rate": learning_rate}
+    if evaluation:
+        k = evaluation["generations"]
+        settings.update(eval_strategy="steps", eval_steps=evaluation["every"], num_generations_eval=k,
+                        per_device_eval_batch_size=k * max(1, per_device // k))
     return GRPOConfig(**settings)
 
 
 def reward_log(history: list[dict], reward_names: list[str]) -> pl.DataFrame:
     """One row per logged training step: reward components (mean, std), total, KL, loss, grad norm,
-    learning rate, mean completion length, parse rate (null where TRL did not log it)."""
+    learning rate, mean completion length, entropy, parse rate, and the mean total reward on the held-out
+    tenth at the steps it was evaluated (null where TRL did not log it)."""
+    heldout = {int(e["step"]): e["eval_reward"] for e in history if "eval_reward" in e and "step" in e}
     rows = []
     for entry in history:
         if "reward" not in entry or "step" not in entry:
@@ -217,8 +224,10 @@ def reward_log(history: list[dict], reward_names: list[str]) -> pl.DataFrame:
             row[f"{name}_std"] = entry.get(f"rewards/{name}/std")
         for key, column in LOG_COLUMNS.items():
             row[column] = entry.get(key)
+        row["heldout_reward"] = heldout.get(row["step"])
         rows.append(row)
-    columns = ["step", *[f"{n}_{s}" for n in reward_names for s in ("mean", "std")], *LOG_COLUMNS.values()]
+    columns = ["step", *[f"{n}_{s}" for n in reward_names for s in ("mean", "std")], *LOG_COLUMNS.values(),
+               "heldout_reward"]
     schema = {c: (pl.Int64 if c == "step" else pl.Float64) for c in columns}
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
@@ -259,11 +268,14 @@ def train_grpo(data: GRPOData, out_dir, settings: dict, rewards: list, learning_
     train_rows, heldout_rows = split_heldout(rows, settings.get("heldout_share", 0.1), settings.get("seed", 0))
     if not train_rows:
         raise ValueError(f"GRPO {task}: no usable pool item (skipped: {skipped})")
-    trainer, config, plateau = _trainer(data.entry, settings, rewards, train_rows, out / "checkpoints", lr,
+    if settings.get("plateau") and not heldout_rows:
+        raise GRPOSettingsError("the plateau stop judges the held-out tenth: it needs heldout_share > 0 and at least "
+                                "two usable pool items")
+    trainer, config, plateau = _trainer(data.entry, settings, rewards, train_rows, heldout_rows, out / "checkpoints", lr,
                                         [*(callbacks or []), checksum_callback(checkpoints)])
     checkpoint = _train_or_keep(trainer, checkpoints, config.max_steps)
     heldout_reward = None
-    if heldout_rows and settings.get("evaluate_heldout", True):  # what chooses between learning rates
+    if heldout_rows:  # the adapter as kept, on the held-out tenth: what chooses between learning rates
         heldout_reward = trainer.evaluate(eval_dataset=Dataset.from_list(heldout_rows)).get("eval_reward")
     names = [getattr(r, "__name__", type(r).__name__) for r in rewards]
     history = reward_log(trainer.state.log_history, [n for n in names if n != "parse_rate_probe"])
@@ -291,10 +303,11 @@ def train_grpo(data: GRPOData, out_dir, settings: dict, rewards: list, learning_
     return record
 
 
-def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, checkpoints: Path, lr: float,
-             callbacks: list | None):
-    """TRL's ``GRPOTrainer`` over the base model with the LoRA adapter of ``settings``; its config and
-    the plateau stop (None when off)."""
+def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, heldout_rows: list, checkpoints: Path,
+             lr: float, callbacks: list | None):
+    """TRL's ``GRPOTrainer`` over the base model with the LoRA adapter of ``settings``, evaluating the
+    held-out rows every ``evaluation.every`` steps (when there are any); its config and the plateau stop
+    (None when off)."""
     from datasets import Dataset
     from peft import LoraConfig
     from trl import GRPOTrainer
@@ -303,8 +316,9 @@ def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, check
 
     device = settings.get("device", "cpu")
     schedule = trainer_schedule(settings, len(train_rows))  # prompts_per_step, passes
-    config = grpo_config({**settings.get("trainer", {}), **schedule}, checkpoints, settings.get("seed", 0), settings.get("save_steps", 50),
-                         device, settings.get("num_generations", 16), lr)
+    evaluation = {**EVALUATION, **(settings.get("evaluation") or {})} if heldout_rows else None
+    config = grpo_config({**settings.get("trainer", {}), **schedule}, checkpoints, settings.get("seed", 0),
+                         settings.get("save_steps", 50), device, settings.get("num_generations", 16), lr, evaluation)
     if config.reward_weights is None:  # the probe only logs: weight 0; every real reward counts once
         config.reward_weights = [0.0 if isinstance(r, ParseRate) else 1.0 for r in rewards]
     model, processor = load_mllm(entry, device=device)
@@ -313,6 +327,7 @@ def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, check
                              target_modules=lora_targets(model, lora), task_type="CAUSAL_LM")
     plateau = PlateauStop(**settings["plateau"]) if settings.get("plateau") else None
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=config, train_dataset=Dataset.from_list(train_rows),
+                          eval_dataset=Dataset.from_list(heldout_rows) if heldout_rows else None,
                           processing_class=processor, peft_config=peft_config,
                           callbacks=[*([plateau_callback(plateau)] if plateau else []), *(callbacks or [])] or None)
     return trainer, config, plateau
@@ -395,7 +410,7 @@ def run_stamp(data: GRPOData, settings: dict, learning_rate: float) -> dict:
     entry = data.entry
     ids = "\x1f".join(sorted(data.pool["parent_asin"].to_list()))
     trainer = {k: v for k, v in settings.get("trainer", {}).items() if k != "max_steps"}
-    settings = {**{k: v for k, v in settings.items() if k not in ("save_steps", "evaluate_heldout", "passes")},
+    settings = {**{k: v for k, v in settings.items() if k not in ("save_steps", "passes")},
                 "trainer": trainer}
     stamp = {"task": data.task, "model": entry.get("model"), "revision": entry.get("revision"),
              "model_files": folder_fingerprint(entry.get("model", "")),
@@ -419,7 +434,6 @@ def train_grpo_runs(data: GRPOData, out_dir, learning_rates: list[float], settin
         raise GRPOSettingsError("grpo.learning_rates is empty: give at least one learning rate")
     out = Path(out_dir)
     runs = []
-    settings = {**settings, "evaluate_heldout": len(learning_rates) > 1}
     for lr in learning_rates:
         folder = out / lr_folder(lr)
         finished = Ledger(folder, run_stamp(data, settings, lr))
