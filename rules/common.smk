@@ -363,7 +363,7 @@ GRPO_TABLES = families.tables_of("grpo")
 
 def grpo_pairs():
     """Per (task, before, after, category): the CQBench score files of the base model and its adapter,
-    and for I→T the embedding files of the reward metric (mmpcbench.report.grpo)."""
+    and for I→T the CQ items and both completion files, for the training reward (mmpcbench.report.grpo)."""
     specs = []
     for after, entry in ADAPTERS.items():
         before = entry["base"]
@@ -372,11 +372,10 @@ def grpo_pairs():
                 spec = {"task": task, "before": before, "after": after, "category": category,
                         "before_scores": P.scores(task, category, before),
                         "after_scores": P.scores(task, category, after)}
-                if families.TASKS[task].completes == "text":  # the I→T reward's metric: encoder cosine
+                if families.TASKS[task].completes == "text":  # the I→T training reward, on the raw answers
                     spec.update(cq_items=P.interim(category, "cq_items.parquet"),
-                                before_embeddings=P.completion_embedding("i2t", category, before),
-                                after_embeddings=P.completion_embedding("i2t", category, after),
-                                truth_embeddings=P.embedding(category, "text"))
+                                before_completions=P.completion(task, category, before),
+                                after_completions=P.completion(task, category, after))
                 specs.append(spec)
     return specs
 

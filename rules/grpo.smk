@@ -47,6 +47,9 @@ if ADAPTERS:
             bootstrap=config["metrics"]["bootstrap"],
             records=grpo_files("grpo.json"),
             reward_logs=grpo_files("reward_log.parquet"),
+            # Table 7's reward row: the I→T training reward, computed by the GRPO stage's reward code (CPU)
+            reward={"answer_key": config["completion"]["answer_keys"]["i2t"], "rewards": config["grpo"]["rewards"],
+                    "encoder": {**config["encoders"]["text"], "device": "cpu"}},
         log:
             P.log("grpo_report"),
         conda:

@@ -256,19 +256,27 @@ def test_paired_bootstrap_interval_of_after_minus_before_and_the_reward_hacking_
     assert "a gain beyond the reward" in verdict(again.filter(again["category"] == "all").to_dicts())
 
 
-def test_reward_metric_reads_the_embeddings_and_gives_a_missing_completion_zero(tmp_path):
+def test_the_reward_row_is_the_training_reward_of_each_raw_answer(tmp_path):
+    """Table 7's reward row: format + 2 × cosine of the parsed title and the true text, as training
+    scores it (the same reward objects); an answer that does not parse and a missing one: 0."""
     import polars as pl
 
-    from mmpcbench.report.grpo import reward_scores
+    from mmpcbench.encoders import TextEncoder
+    from mmpcbench.grpo.train import build_rewards
+    from mmpcbench.report.grpo import REWARD_METRIC, reward_scores
 
-    pl.DataFrame({"parent_asin": ["a", "b", "c"]}).write_parquet(tmp_path / "cq.parquet")
-    vectors = pl.Array(pl.Float32, 2)
-    pl.DataFrame({"parent_asin": ["a", "b", "c", "z"], "embedding": [[1, 0], [0, 1], None, [1, 0]]},
-                 schema={"parent_asin": pl.String, "embedding": vectors}).write_parquet(tmp_path / "hyp.parquet")
-    pl.DataFrame({"parent_asin": ["a", "b", "c", "z"], "embedding": [[1, 0], [0.6, 0.8], [1, 0], [0, 1]]},
-                 schema={"parent_asin": pl.String, "embedding": vectors}).write_parquet(tmp_path / "ref.parquet")
-    scores = reward_scores(tmp_path / "cq.parquet", tmp_path / "hyp.parquet", tmp_path / "ref.parquet")
-    assert scores["reward_cosine"].to_list() == pytest.approx([1.0, 0.8, 0.0])
+    pl.DataFrame({"parent_asin": ["a", "b", "c", "d"],
+                  "text": ["Red Metal Kite", "Blue Wooden Puzzle", "Green Yo-Yo", "Pink Doll"]}).write_parquet(tmp_path / "cq.parquet")
+    pl.DataFrame({"parent_asin": ["a", "b", "c", "z"],
+                  "raw": ['{"title": "Red Metal Kite"}', '{"title": "Blue Puzzle"}', "Green Yo-Yo", '{"title": "x"}']}
+                 ).write_parquet(tmp_path / "answers.parquet")
+    rewards = [r for r in build_rewards("i2t", "title", {"format_scale": 1.0, "text_scale": 2.0}, {"text": MINILM}, {}, {})
+               if r.__name__ != "parse_rate_probe"]
+    scores = reward_scores(tmp_path / "cq.parquet", tmp_path / "answers.parquet", rewards)
+    encoder = TextEncoder(MINILM)
+    cosine = float(encoder.encode(["Blue Puzzle"])[0] @ encoder.encode(["Blue Wooden Puzzle"])[0])
+    assert scores["parent_asin"].to_list() == ["a", "b", "c", "d"]
+    assert scores[REWARD_METRIC].to_list() == pytest.approx([3.0, 1.0 + 2.0 * cosine, 0.0, 0.0], abs=1e-5)
 
 
 def test_a_trained_adapter_loads_as_a_completion_method_and_changes_the_output(tiny_qwen, pool, tmp_path):

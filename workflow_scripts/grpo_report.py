@@ -13,4 +13,5 @@ write_grpo_report(
     bootstrap=snakemake.params.bootstrap,
     records=snakemake.params.records,
     reward_logs=snakemake.params.reward_logs,
+    reward=snakemake.params.reward,
 )

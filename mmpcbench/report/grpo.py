@@ -8,9 +8,10 @@
   items for before and after; per replicate the category means' differences are averaged over the
   categories; the interval is the percentile interval of those averages. An interval that excludes 0
   is a difference the sample can tell;
-- Table 7 (I→T) also shows **the reward metric itself** — the cosine of the configured text encoder's
-  embeddings (all-MiniLM-L6-v2 in the paper config) of each completion and the item's true text, read
-  from the RecBench embedding files (a missing completion: 0) — labelled as the reward, beside the
+- Table 7 (I→T) also shows **the training reward itself** — computed by the GRPO stage's own reward
+  objects (:func:`mmpcbench.grpo.train.build_rewards`) on each CQ item's raw answer: the format term
+  (``format_scale`` when the answer parses, else 0) plus ``text_scale`` × the text encoder's cosine of
+  the parsed title and the true text, 0 for an answer that does not parse or is missing — beside the
   held-out metrics (TF-IDF cosine, Euclidean, overlap, BERTScore). The caption gives the verdict: a
   gain on the reward metric alone is **reward hacking**; a gain on a held-out metric is a gain;
 - Table A.9: per category, before and after for every metric of both tasks;
@@ -33,8 +34,8 @@ from mmpcbench.report.figures import pyplot, save_png
 from mmpcbench.report.tables import fmt, latex_escape, write_table
 from mmpcbench.seeds import derive_seed
 
-REWARD_METRIC = "reward_cosine"
-REWARD_LABEL = "reward: encoder cosine"
+REWARD_METRIC = "reward"
+REWARD_LABEL = "GRPO reward (format + scaled encoder cosine)"
 
 
 def task_metrics(task: str) -> list[str]:
@@ -51,17 +52,20 @@ def metric_label(metric: str) -> str:
     return REWARD_LABEL if metric == REWARD_METRIC else METRICS[metric].label
 
 
-def reward_scores(cq_items_path, completion_embeddings_path, truth_embeddings_path) -> pl.DataFrame:
-    """Per CQ item, the cosine of its completion's and its true text's embeddings (0 for a missing one)."""
-    cq = pl.read_parquet(cq_items_path, columns=["parent_asin"])
-    completion = pl.read_parquet(completion_embeddings_path, columns=["parent_asin", "embedding"])
-    truth = pl.read_parquet(truth_embeddings_path, columns=["parent_asin", "embedding"])
-    joined = cq.join(completion.rename({"embedding": "hyp"}), on="parent_asin", how="left").join(
-        truth.rename({"embedding": "ref"}), on="parent_asin", how="left").sort("parent_asin")
-    values = []
-    for hyp, ref in zip(joined["hyp"].to_list(), joined["ref"].to_list()):
-        values.append(0.0 if hyp is None or ref is None else float(np.dot(hyp, ref)))
-    return pl.DataFrame({"parent_asin": joined["parent_asin"], REWARD_METRIC: values})
+def reward_scores(cq_items_path, completions_path, rewards: list) -> pl.DataFrame:
+    """Per CQ item, the total training reward of its raw answer (``rewards``: the GRPO stage's reward
+    callables, their values summed; the item's true text as the reference; a missing answer: 0)."""
+    cq = pl.read_parquet(cq_items_path, columns=["parent_asin", "text"])
+    answers = pl.read_parquet(completions_path, columns=["parent_asin", "raw"])
+    joined = cq.join(answers, on="parent_asin", how="left").sort("parent_asin")
+    present = [i for i, raw in enumerate(joined["raw"].to_list()) if raw is not None]
+    total = np.zeros(joined.height)
+    if present:
+        raws = [joined["raw"][i] for i in present]
+        references = [joined["text"][i] for i in present]
+        for reward in rewards:
+            total[present] += np.asarray(reward(completions=raws, reference_text=references), dtype=float)
+    return pl.DataFrame({"parent_asin": joined["parent_asin"], REWARD_METRIC: total})
 
 
 def item_scores(score_path, reward: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -79,7 +83,8 @@ def compare(pairs: dict, resamples: int = 1000, level: float = 0.95, seed: int =
     alpha = (1 - level) / 2
     rows = []
     for (task, before, after), by_category in pairs.items():
-        for metric in task_metrics(task):
+        frames = [frame for pair in by_category.values() for frame in pair]
+        for metric in [m for m in task_metrics(task) if all(m in frame.columns for frame in frames)]:
             diffs, means_b, means_a, n_items = [], [], [], 0
             for category, (frame_b, frame_a) in by_category.items():
                 if frame_b["parent_asin"].to_list() != frame_a["parent_asin"].to_list():
@@ -155,9 +160,10 @@ def write_before_after(frame: pl.DataFrame, task: str, paths: dict, n_categories
             md_rows.append([pair, name, b, a, _interval(r)])
             tex_rows.append([latex_escape(pair), latex_escape(name), b.replace("±", r"$\pm$"),
                              a.replace("±", r"$\pm$"), _interval(r)])
-    reward = (" The first row is the reward metric itself (the GRPO reward's encoder cosine of the completion and "
-              "the true text, not a held-out metric); the others are CQBench's held-out metrics."
-              if _rewards_text(task) else "")
+    reward = (" The first row is the training reward itself, computed by the GRPO stage's reward code on each raw "
+              "answer (the format term plus the scaled encoder cosine of the parsed title and the true text; 0 for "
+              "an answer that does not parse), not a held-out metric; the others are CQBench's held-out metrics."
+              if REWARD_METRIC in table["metric"].to_list() else "")
     caption = (f"GRPO {TASKS[task].label}: the base model (before) and its GRPO adapter (after) on "
                f"the CQ sample; mean ± std across {n_categories} categories; after − before with a paired bootstrap "
                f"{int(level * 100)}% interval (items resampled per category, the same for both).{reward} "
@@ -200,7 +206,8 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def write_reward_curves(logs: dict[str, str], out_png, window: int = 10) -> dict[str, pl.DataFrame]:
-    """Figure A.5: per task the total reward and each component per step, raw and smoothed."""
+    """Figure A.5: per task the total reward and each component per step, raw and smoothed, and the total
+    reward on the held-out tenth where it was evaluated (points)."""
     plt = pyplot()
     frames = {task: pl.read_parquet(path) for task, path in logs.items()}
     fig, axes = plt.subplots(1, len(frames), figsize=(5.5 * len(frames), 3.6), dpi=100, squeeze=False)
@@ -211,6 +218,10 @@ def write_reward_curves(logs: dict[str, str], out_png, window: int = 10) -> dict
             values = frame[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
             line = ax.plot(steps, values, alpha=0.35, linewidth=0.8)[0]
             ax.plot(steps, smooth(values, window), color=line.get_color(), linewidth=1.6, label=f"{label}")
+        if "heldout_reward" in frame.columns and frame["heldout_reward"].is_not_null().any():
+            held = frame.filter(pl.col("heldout_reward").is_not_null())
+            ax.plot(held["step"].to_numpy(), held["heldout_reward"].to_numpy(), "o--", color="black", markersize=4,
+                    linewidth=1.0, label="total, held-out tenth")
         ax.set_title(f"GRPO {TASKS[task].label}: reward per step", fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.legend(fontsize=7)
@@ -220,17 +231,25 @@ def write_reward_curves(logs: dict[str, str], out_png, window: int = 10) -> dict
 
 
 def write_grpo_report(*, pairs_spec: list[dict], outputs: dict, bootstrap: dict, records: dict[str, str],
-                      reward_logs: dict[str, str], window: int = 10) -> pl.DataFrame:
+                      reward_logs: dict[str, str], reward: dict | None = None, window: int = 10) -> pl.DataFrame:
     """Every GRPO table and the figure. ``pairs_spec``: per (task, before, after, category) the score
-    files (``before_scores``, ``after_scores``) and, for I→T, the embedding files of the reward metric
-    (``cq_items``, ``before_embeddings``, ``after_embeddings``, ``truth_embeddings``). ``records``: the
-    ``grpo.json`` per task (the captions say how each adapter was trained)."""
+    files (``before_scores``, ``after_scores``) and, for I→T, the files of the training reward
+    (``cq_items``, ``before_completions``, ``after_completions``). ``reward``: what the I→T reward needs
+    (``answer_key``, the ``rewards`` scales, the text ``encoder``). ``records``: the ``grpo.json`` per
+    task (the captions say how each adapter was trained)."""
+    text_rewards = None
+    if reward and any(_rewards_text(spec["task"]) for spec in pairs_spec):
+        from mmpcbench.grpo.train import ParseRate, build_rewards
+
+        text_task = next(task for task in TASKS if _rewards_text(task))
+        text_rewards = [r for r in build_rewards(text_task, reward["answer_key"], reward["rewards"],
+                                                 {"text": reward["encoder"]}, {}, {}) if not isinstance(r, ParseRate)]
     pairs: dict = {}
     for spec in pairs_spec:
         reward_b = reward_a = None
-        if _rewards_text(spec["task"]):
-            reward_b = reward_scores(spec["cq_items"], spec["before_embeddings"], spec["truth_embeddings"])
-            reward_a = reward_scores(spec["cq_items"], spec["after_embeddings"], spec["truth_embeddings"])
+        if _rewards_text(spec["task"]) and text_rewards:
+            reward_b = reward_scores(spec["cq_items"], spec["before_completions"], text_rewards)
+            reward_a = reward_scores(spec["cq_items"], spec["after_completions"], text_rewards)
         key = (spec["task"], spec["before"], spec["after"])
         pairs.setdefault(key, {})[spec["category"]] = (item_scores(spec["before_scores"], reward_b),
                                                        item_scores(spec["after_scores"], reward_a))
