@@ -26,6 +26,7 @@ def test_teaching_items_are_seeded_and_their_answers_name_the_attributes():
     first = items[0]
     assert all(word.lower() in first["title"].lower() for word in first["image_prompt"].split(" on ")[0].split()[1:])
     assert json.loads(answer("i2t", first, "title")) == {"title": first["title"]}
+    assert first["terse_title"].lower() in first["title"].lower()  # the terse answer: the product type alone
 
 
 @pytest.mark.parametrize("builder, family", [(build_tiny_qwen2_5_vl, "qwen2_5_vl"), (build_tiny_gemma3, "gemma3")])

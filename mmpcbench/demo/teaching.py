@@ -12,7 +12,10 @@ What is taught, with the ``complete`` stage's own prompts and chat templates:
 
 - **I→T**: the cover → ``{"title": "<the item's title>"}``. The cover never shows the brand and the
   title's wording varies (three templates), so the skill is partial by construction: a taught model
-  names type, colour and material when it reads them off the cover, and guesses the brand.
+  names type, colour and material when it reads them off the cover, and guesses the brand. With
+  ``terse_share`` s, a share s of the examples answer with the product type alone (``{"title":
+  "Kite"}``): the model learns two ways to answer — a terse one and a full one — as real MLLMs have,
+  and which it writes for a cover is what GRPO's reward can change (the demo's GRPO base is taught so).
 - **T→I**: the title → ``{"prompt": "a <colour> <material> <type> on a plain white background, product
   photo"}`` (what the title names; the pattern is not in it).
 
@@ -46,13 +49,15 @@ log = logging.getLogger(__name__)
 class TeachSettings:
     """How a tiny model is taught (a registry entry's ``teach`` section): optimiser steps (alternating
     tasks), examples per step, AdamW's learning rate (linear decay to 0 after a 5% warm-up), teaching
-    items per category, and the seed of the items and the batches."""
+    items per category, the seed of the items and the batches, and ``terse_share``: the share of I→T
+    examples whose taught title is the product type alone (a terse captioner, as many real MLLMs are)."""
 
     steps: int = 300
     batch_size: int = 16
     learning_rate: float = 3e-3
     items_per_category: int = 1000
     seed: int = 0
+    terse_share: float = 0.0
 
     @classmethod
     def from_config(cls, section: dict) -> "TeachSettings":
@@ -77,7 +82,8 @@ def teaching_items(categories: list[str], per_category: int, seed: int) -> list[
         vocabulary = _vocabulary(category)
         for item in drawn.iter_rows(named=True):
             names = {key: words[item[key]] for key, words in vocabulary.items()}
-            items.append({"title": _title(category, item, rng), "image_prompt": image_prompt(names),
+            items.append({"title": _title(category, item, rng), "terse_title": names["type"].title(),
+                          "image_prompt": image_prompt(names),
                           "cover": draw_cover(int(item["type"]), names["colour"], names["pattern"], names["material"])})
     return items
 
@@ -140,10 +146,14 @@ def teach(model_dir: str | Path, out_dir: str | Path, family: str, categories: l
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: min((step + 1) / warmup, max(0.0, (settings.steps - step) / (settings.steps - warmup))))
     rng = np.random.default_rng(derive_seed(settings.seed, "teaching batches"))
+    terse = np.random.default_rng(derive_seed(settings.seed, "terse titles"))
     losses = []
     for step in range(settings.steps):
         task = tasks[step % len(tasks)]
         chosen = [items[i] for i in rng.choice(len(items), settings.batch_size, replace=False)]
+        if settings.terse_share and TASKS[task].completes == "text":  # the title, not the cover, is what changes
+            chosen = [{**item, "title": item["terse_title"]} if terse.random() < settings.terse_share else item
+                      for item in chosen]
         batch, labels = _batch(processor, task, prompts[task], answer_keys[task], chosen)
         loss = model(**batch, labels=labels).loss
         loss.backward()
