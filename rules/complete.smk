@@ -67,10 +67,16 @@ for tiny_name, tiny_entry in TINY_MODELS.items():
     rule:
         name:
             f"build_tiny_model_{re.sub(r'[^A-Za-z0-9]+', '_', tiny_name)}"
+        # first: a taught model is the MLLM completions' and GRPO's input, and teaching takes a minute
+        priority: 10
         output:
             directory(tiny_entry["model"]),
         params:
             family=tiny_entry["family"],
+            teach=tiny_entry.get("teach"),
+            categories=CATEGORIES,
+            prompts=config["completion"]["prompts"],
+            answer_keys=config["completion"]["answer_keys"],
         log:
             P.log("build_tiny_model", tiny_name),
         conda:

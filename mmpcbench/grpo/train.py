@@ -322,6 +322,7 @@ def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, heldo
     if config.reward_weights is None:  # the probe only logs: weight 0; every real reward counts once
         config.reward_weights = [0.0 if isinstance(r, ParseRate) else 1.0 for r in rewards]
     model, processor = load_mllm(entry, device=device)
+    _keep_4bit_weights_trainable(model)
     lora = settings["lora"]  # the config's grpo.lora (every key required there)
     peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                              target_modules=lora_targets(model, lora), task_type="CAUSAL_LM")
@@ -331,6 +332,17 @@ def _trainer(entry: dict, settings: dict, rewards: list, train_rows: list, heldo
                           processing_class=processor, peft_config=peft_config,
                           callbacks=[*([plateau_callback(plateau)] if plateau else []), *(callbacks or [])] or None)
     return trainer, config, plateau
+
+
+def _keep_4bit_weights_trainable(model) -> None:
+    """bitsandbytes (0.49) on a CPU with AVX512-BF16 repacks a 4-bit layer's weight for inference the first
+    time the layer runs in eval mode — TRL's evaluation of the held-out tenth — and never back, after which
+    the next training step fails inside ``matmul_4bit`` ("a view of a leaf Variable that requires grad is
+    being used in an in-place operation"). The policy being trained keeps the trainable layout: that
+    inference repacking is turned off on its 4-bit layers (no effect on a GPU or without 4-bit)."""
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
 
 
 def lora_targets(model, lora: dict):
