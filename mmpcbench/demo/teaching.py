@@ -15,7 +15,8 @@ What is taught, with the ``complete`` stage's own prompts and chat templates:
   names type, colour and material when it reads them off the cover, and guesses the brand. With
   ``terse_share`` s, a share s of the examples answer with the product type alone (``{"title":
   "Kite"}``): the model learns two ways to answer — a terse one and a full one — as real MLLMs have,
-  and which it writes for a cover is what GRPO's reward can change (the demo's GRPO base is taught so).
+  and which it writes for a cover is what GRPO's reward can change (docs/demo.md has what GRPO did with
+  such a base; the demo's base is taught full titles).
 - **T→I**: the title → ``{"prompt": "a <colour> <material> <type> on a plain white background, product
   photo"}`` (what the title names; the pattern is not in it).
 

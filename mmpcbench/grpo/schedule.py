@@ -30,6 +30,14 @@ def _group_and_micro_batch(settings: dict) -> tuple[int, int]:
     return group, settings.get("trainer", {}).get("per_device_train_batch_size", group)
 
 
+def _generation_batch(settings: dict) -> int:
+    """The completions TRL generates per optimiser step from the ``trainer`` settings alone."""
+    trainer = settings.get("trainer", {})
+    _, per_device = _group_and_micro_batch(settings)
+    return trainer.get("generation_batch_size") or per_device * (
+        trainer.get("steps_per_generation") or trainer.get("gradient_accumulation_steps", 1))
+
+
 def for_task(settings: dict, task: str) -> dict:
     """The settings of one task's run: ``passes`` given per task (``{i2t: 10, t2i: 1}``, every task
     named) resolved to the task's."""
@@ -56,8 +64,7 @@ def check_schedule(settings: dict) -> None:
             raise ScheduleError(f"prompts_per_step × num_generations ({prompts} × {group} completions) is not a whole "
                                 f"number of micro-batches of trainer.per_device_train_batch_size ({per_device})")
     else:
-        generation_batch = trainer.get("generation_batch_size") or per_device * (
-            trainer.get("steps_per_generation") or trainer.get("gradient_accumulation_steps", 1))
+        generation_batch = _generation_batch(settings)
         if generation_batch % group:
             raise ScheduleError(f"trainer: a generation batch of {generation_batch} completions "
                                 f"(per_device_train_batch_size × gradient_accumulation_steps, or generation_batch_size) "
@@ -70,11 +77,8 @@ def prompts_per_step(settings: dict) -> int:
     """The items whose groups one optimiser step learns from."""
     if settings.get("prompts_per_step") is not None:
         return settings["prompts_per_step"]
-    group, per_device = _group_and_micro_batch(settings)
-    trainer = settings.get("trainer", {})
-    generation_batch = trainer.get("generation_batch_size") or per_device * (
-        trainer.get("steps_per_generation") or trainer.get("gradient_accumulation_steps", 1))
-    return max(1, generation_batch // group)
+    group, _ = _group_and_micro_batch(settings)
+    return max(1, _generation_batch(settings) // group)
 
 
 def trainer_schedule(settings: dict, n_train: int) -> dict:
