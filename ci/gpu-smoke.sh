@@ -2,13 +2,14 @@
 # `make gpu-smoke`: the demo's model stages on CUDA, checked against the same stages on the CPU
 # (ci/gpu_smoke_compare.py says what is compared and within which tolerance). Needs a CUDA device; on
 # a machine without one it says so and exits 2. Not part of CI (CI has no GPU).
-#   GPU_SMOKE_CORES       cores for each Snakemake run (default: all)
+# The two runs go side by side, each on half the cores: the device's time is the longer run, not the sum.
+#   GPU_SMOKE_CORES       cores for each Snakemake run (default: half of them, at least 1)
 #   GPU_SMOKE_SELF_CHECK=1  no CUDA: both runs on the CPU (checks this script and the comparison)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-CORES=${GPU_SMOKE_CORES:-$(nproc)}
+CORES=${GPU_SMOKE_CORES:-$(( $(nproc) > 1 ? $(nproc) / 2 : 1 ))}
 
 SECOND=(cuda "$REPO/ci/gpu-smoke/cuda.yaml")
 if [[ ${GPU_SMOKE_SELF_CHECK:-0} == 1 ]]; then
@@ -40,6 +41,9 @@ run() {  # run NAME [config files]: the targets in $WORK/NAME
         >"$WORK/$name.log" 2>&1 || { tail -n 60 "$WORK/$name.log" >&2; echo "gpu-smoke: the $name run failed ($WORK/$name.log)" >&2; exit 1; }
     echo "gpu-smoke: $name run: $((SECONDS - started)) s"
 }
-CUDA_VISIBLE_DEVICES="" run cpu
-run "${SECOND[@]}"
+(CUDA_VISIBLE_DEVICES="" run cpu) & cpu_run=$!
+(run "${SECOND[@]}") & second_run=$!
+for _ in 1 2; do  # the first failure stops the other run: it would only spend the device's time
+    wait -n "$cpu_run" "$second_run" || { pkill -f -- "--directory $WORK/" || true; wait; exit 1; }
+done
 "$PYTHON" "$REPO/ci/gpu_smoke_compare.py" "$WORK/cpu/demo_output" "$WORK/${SECOND[0]}/demo_output" "$C"

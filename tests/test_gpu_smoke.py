@@ -31,3 +31,9 @@ def test_gpu_smoke_configs_pass_the_config_check_and_plan_the_smoke_targets(tmp_
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for rule in ("grpo_train", "diffuse", "train_recommender", "score_image"):
         assert rule in result.stdout, result.stdout
+
+
+def test_gpu_units_without_cuda_says_so_and_exits_two():
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, str(REPO / "ci/gpu_units.py")], capture_output=True, text=True, env=env)
+    assert result.returncode == 2 and "no CUDA device here" in result.stderr

@@ -241,8 +241,10 @@ class BertScorer:
         stats = {}
         for start in range(0, len(sentences), self.batch_size):
             batch = sentences[start : start + self.batch_size]
-            embedding, mask, idf = get_bert_embedding(batch, self.scorer._model, tokenizer, idf_dict,
-                                                      device=self.scorer.device)
+            # bert-score leaves the idf weights on the CPU and the embeddings on its device: the per-pair
+            # matching below runs on the CPU in float64 whatever the device (found by `make gpu-smoke`)
+            embedding, mask, idf = (t.cpu() for t in get_bert_embedding(batch, self.scorer._model, tokenizer,
+                                                                        idf_dict, device=self.scorer.device))
             lengths = mask.sum(dim=1)
             for i, sentence in enumerate(batch):
                 n = int(lengths[i])
