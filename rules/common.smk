@@ -15,6 +15,7 @@ from mmpcbench.config import adapter_entries, validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
 from mmpcbench.features.build import ORIGINAL
 from mmpcbench.grpo.pipeline import job_settings
+from mmpcbench.grpo.train import lr_folder
 from mmpcbench.paths import Layout
 from mmpcbench.report.recbench import per_recommender_tables
 
@@ -84,6 +85,7 @@ wildcard_constraints:
     kind="reviews|meta",
     borrowed="|".join(BORROWING),
     model="|".join(re.escape(name) for name in MODELS) or "__none__",
+    base="|".join(re.escape(name) for name in MODELS) or "__none__",
     task="|".join(TASKS),
     modality="text|image",
     method="|".join(re.escape(name) for name in METHODS),
@@ -358,6 +360,9 @@ def rec_figure_outputs():
 # --- GRPO: the adapters among the completion models, and what their report compares ----------------
 ADAPTERS = adapter_entries(config)
 GRPO_BASE = config["grpo"]["base"]
+# one grpo_train job per learning rate, in the run's folder lr_<rate> (mmpcbench.grpo.train.lr_folder)
+GRPO_LR_FOLDERS = [lr_folder(lr) for lr in config["grpo"]["learning_rates"]]
+GRPO_LR_PATTERN = "|".join(re.escape(folder.removeprefix("lr_")) for folder in GRPO_LR_FOLDERS) or "__none__"
 GRPO_TABLES = families.tables_of("grpo")
 
 

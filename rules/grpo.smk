@@ -1,6 +1,11 @@
-# GRPO: one job per task trains LoRA adapters on the configured base MLLM with TRL's GRPOTrainer
-# (every configured learning rate, the best on the held-out tenth kept); the registry's adapter entries
-# then complete like any other MLLM (complete_mllm depends on the adapter).
+# GRPO: one job per (task, learning rate) trains LoRA adapters on the configured base MLLM with TRL's
+# GRPOTrainer — the paper's learning-rate grid as parallel jobs — and grpo_select keeps the run with the
+# best mean reward on the held-out tenth; the registry's adapter entries then complete like any other
+# MLLM (complete_mllm depends on the chosen adapter).
+
+
+localrules:
+    grpo_select,
 
 
 rule grpo_train:
@@ -10,24 +15,45 @@ rule grpo_train:
         base=grpo_base_files,
         reward_models=grpo_task_files,
     output:
-        adapter=directory(P.grpo("{task}", "{base}", "adapter")),
-        rewards=P.grpo("{task}", "{base}", "reward_log.parquet"),
-        record=P.grpo("{task}", "{base}", "grpo.json"),
+        adapter=directory(P.grpo("{task}", "{base}", "lr_{lr}/adapter")),
+        rewards=P.grpo("{task}", "{base}", "lr_{lr}/reward_log.parquet"),
+        record=P.grpo("{task}", "{base}", "lr_{lr}/grpo.json"),
+    wildcard_constraints:
+        lr=GRPO_LR_PATTERN,
     params:
         entry=grpo_base_entry,
         request=completion_request,
         grpo=grpo_settings,
         reward_models=grpo_reward_models,
         data_root=root_from("pools", "interim/{category}/grpo_items.parquet"),
+        learning_rate=lambda wildcards: float(wildcards.lr),
     threads: job_threads("grpo")
     resources:
         **job_resources("grpo"),
     log:
-        P.log("grpo_train", "{task}", "{base}"),
+        P.log("grpo_train", "{task}", "{base}", "lr_{lr}"),
     conda:
         "../envs/mllm.yaml"
     script:
         "../workflow_scripts/grpo_train.py"
+
+
+rule grpo_select:
+    input:
+        records=lambda wildcards: [P.grpo(wildcards.task, wildcards.base, f"{folder}/grpo.json") for folder in GRPO_LR_FOLDERS],
+        adapters=lambda wildcards: [P.grpo(wildcards.task, wildcards.base, f"{folder}/adapter") for folder in GRPO_LR_FOLDERS],
+    output:
+        adapter=directory(P.grpo("{task}", "{base}", "adapter")),
+        rewards=P.grpo("{task}", "{base}", "reward_log.parquet"),
+        record=P.grpo("{task}", "{base}", "grpo.json"),
+    params:
+        learning_rates=config["grpo"]["learning_rates"],
+    log:
+        P.log("grpo_select", "{task}", "{base}"),
+    conda:
+        "../envs/mllm.yaml"
+    script:
+        "../workflow_scripts/grpo_select.py"
 
 
 if ADAPTERS:

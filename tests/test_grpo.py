@@ -182,13 +182,16 @@ def test_checkpoints_of_other_settings_are_not_resumed(tiny_qwen, pool, tmp_path
 def test_of_several_learning_rates_the_best_on_the_heldout_tenth_is_kept(tiny_qwen, pool, tmp_path):
     import filecmp
 
-    from mmpcbench.grpo.train import GRPOData, lr_folder, train_grpo_runs
+    from mmpcbench.grpo.train import GRPOData, choose_grpo_run, lr_folder, train_grpo_at
 
     root, items = pool
     settings = {"num_generations": 4, "save_steps": 1, "seed": 0, "heldout_share": 0.2,
                 "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}, "trainer": {**TRAINER, "max_steps": 1}}
-    summary = train_grpo_runs(GRPOData("i2t", tiny_qwen, "Title?", "title", items, root), tmp_path, [1e-4, 1e-1],
-                              settings, [length_reward])
+    data = GRPOData("i2t", tiny_qwen, "Title?", "title", items, root)
+    for lr in (1e-1, 1e-4):  # as the pipeline's grpo_train jobs do: each rate on its own, in any order
+        train_grpo_at(data, tmp_path, lr, settings, [length_reward])
+    summary = choose_grpo_run(tmp_path, [1e-4, 1e-1])  # grpo_select
+    assert [run["learning_rate"] for run in summary["runs"]] == [1e-4, 1e-1]
     scores = {run["learning_rate"]: run["heldout_reward"] for run in summary["runs"]}
     assert summary["chosen_learning_rate"] == max(scores, key=scores.get)
     chosen = tmp_path / lr_folder(summary["chosen_learning_rate"]) / "adapter" / "adapter_model.safetensors"

@@ -154,12 +154,14 @@ def test_paper_config_plans_every_job_without_the_network(tmp_path):
                         ("complete_mllm", 9 * 7 * 2), ("diffuse", 9 * 7), ("score_text", 9 * 14),
                         ("score_image", 9 * 14), ("cqbench_tables", 1), ("cqbench_radar", 1),
                         ("embed_completion", 9 * 2 * 14), ("features", 9 * (1 + 2 * 18)),
-                        ("train_recommender", 9 * (1 + 2 * 18)), ("recbench_report", 1), ("grpo_train", 2),
-                        ("grpo_report", 1), ("calibration_report", 1)):
+                        ("train_recommender", 9 * (1 + 2 * 18)), ("recbench_report", 1), ("grpo_train", 2 * 3),
+                        ("grpo_select", 2), ("grpo_report", 1), ("calibration_report", 1)):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), rule
-    # GRPO: one GPU job per task; the adapter's completions read the adapter it writes
+    # GRPO: one GPU job per task and learning rate of the paper's grid; the adapter's completions read
+    # the adapter grpo_select keeps
     grpo = out.split("rule grpo_train:")[1:]
-    assert len(grpo) == 2 and all("gpu=1" in job.split("resources:")[1].splitlines()[0] for job in grpo)
+    assert len(grpo) == 6 and all("gpu=1" in job.split("resources:")[1].splitlines()[0] for job in grpo)
+    assert {job.split("lr=")[1].split(",")[0].split()[0] for job in grpo} == {"1e-06", "1e-05", "0.0001"}
     jobs = [job.split("\n[")[0] for job in out.split("rule complete_mllm:")[1:]]
     adapter_jobs = [job for job in jobs if "model=qwen2.5-vl-7b-grpo" in job]
     assert len(adapter_jobs) == 18
@@ -210,7 +212,8 @@ def test_the_paper_plan_under_the_slurm_profile_is_a_few_full_allocations(tmp_pa
         for rule, n in sub["rules"].items():
             rules[rule] = rules.get(rule, 0) + n
     # every job of the plan is in one submission (downloads run on the login node)
-    assert rules["complete_mllm"] == 126 and rules["train_recommender"] == 9 * (1 + 2 * 18) and rules["grpo_train"] == 2
+    assert rules["complete_mllm"] == 126 and rules["train_recommender"] == 9 * (1 + 2 * 18) and rules["grpo_train"] == 6
+    assert "grpo_select" not in rules  # a copy, on the login node
     assert rules["score_text"] + rules["score_image"] == 9 * 2 * 14 and "download" not in rules
     # a category's CQBench scoring: two allocations of 14 methods, each with one GPU
     scoring = [sub for sub in submissions if sub["group"] == "score_Video_Games"]

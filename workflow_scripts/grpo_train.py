@@ -1,4 +1,4 @@
-"""Rule grpo_train: LoRA adapters of the base MLLM for one task, trained with TRL's GRPOTrainer."""
+"""Rule grpo_train: LoRA adapters of the base MLLM for one task at one learning rate, trained with TRL's GRPOTrainer."""
 import sys
 from pathlib import Path
 
@@ -15,5 +15,6 @@ train_task(
     reward_models=snakemake.params.reward_models,
     pool_paths=snakemake.input.pools,
     data_root=snakemake.params.data_root,
-    out_dir=Path(snakemake.output.record).parent,
+    out_dir=Path(snakemake.output.record).parent.parent,
+    learning_rate=snakemake.params.learning_rate,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from mmpcbench.grpo.schedule import for_task
-from mmpcbench.grpo.train import GRPOData, build_rewards, train_grpo_runs
+from mmpcbench.grpo.train import GRPOData, build_rewards, train_grpo_at, train_grpo_runs
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +24,12 @@ def job_settings(grpo: dict) -> dict:
 
 
 def train_task(*, task: str, entry: dict, request: dict, grpo: dict, reward_models: dict, pool_paths: list, data_root,
-               out_dir) -> dict:
+               out_dir, learning_rate: float | None = None) -> dict:
     """Train the adapters of one task (``request``: the ``complete`` stage's prompt and answer key of the
     task, :func:`mmpcbench.completion.pipeline.task_request`) on the GRPO pools of every category
-    (``grpo``: :func:`job_settings`; one run per learning rate, the best on the held-out tenth kept). ``reward_models``:
+    (``grpo``: :func:`job_settings`): at ``learning_rate`` alone, into ``<out_dir>/lr_<lr>/`` (one job
+    of the grid; :func:`mmpcbench.grpo.train.choose_grpo_run` then keeps the best), or, when it is None,
+    one run per learning rate and the best on the held-out tenth kept. ``reward_models``:
     I→T ``encoders`` (``text``); T→I ``diffusion``, ``clip`` and ``image_options``; they run on the
     training device (``grpo.device``)."""
     pool = pl.concat([pl.read_parquet(path, columns=["parent_asin", "text", "image_path"]) for path in pool_paths])
@@ -41,4 +43,6 @@ def train_task(*, task: str, entry: dict, request: dict, grpo: dict, reward_mode
     log.info("GRPO %s on %s: %d pool items from %d categories, learning rates %s", task, entry.get("model"),
              pool.height, len(pool_paths), grpo["learning_rates"])
     data = GRPOData(task, entry, request["prompt"], request["answer_key"], pool, data_root)
+    if learning_rate is not None:
+        return train_grpo_at(data, Path(out_dir), learning_rate, settings, rewards)
     return train_grpo_runs(data, Path(out_dir), grpo["learning_rates"], settings, rewards)

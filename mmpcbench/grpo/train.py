@@ -437,26 +437,29 @@ def lr_folder(learning_rate: float) -> str:
     return f"lr_{learning_rate:g}"
 
 
-def train_grpo_runs(data: GRPOData, out_dir, learning_rates: list[float], settings: dict, rewards: list) -> dict:
-    """One :func:`train_grpo` run per learning rate (``<out>/lr_<lr>/``, each resumable; a finished run
-    is kept), then the run with the best mean total reward on the held-out tenth of the pool is kept:
-    its adapter and reward log are copied to ``<out>/adapter`` and ``<out>/reward_log.parquet``, and
-    ``<out>/grpo.json`` records every run and the choice. One learning rate: that run."""
+def train_grpo_at(data: GRPOData, out_dir, learning_rate: float, settings: dict, rewards: list) -> dict:
+    """The :func:`train_grpo` run at one learning rate, in ``<out>/lr_<lr>/`` (resumable): a run already
+    finished with these settings is kept, not retrained. Returns its record (``grpo.json``)."""
+    folder = Path(out_dir) / lr_folder(learning_rate)
+    finished = Ledger(folder, run_stamp(data, settings, learning_rate))
+    if all([finished.kept(name) for name in FINISHED]):  # every one checked (a damaged one is removed)
+        record = json.loads((folder / "grpo.json").read_text())
+        max_steps = planned_steps(settings, record["items"]["train"])
+        if record["stop_reason"] == "plateau" or 0 < max_steps <= record["steps"]:
+            log.info("%s: finished with these settings; kept", folder)
+            return record
+    return train_grpo(data, folder, settings, rewards, learning_rate=learning_rate)
+
+
+def choose_grpo_run(out_dir, learning_rates: list[float]) -> dict:
+    """Of the finished runs ``<out>/lr_<lr>/`` (:func:`train_grpo_at`), keep the one with the best mean
+    total reward on the held-out tenth of the pool: its adapter and reward log are copied to
+    ``<out>/adapter`` and ``<out>/reward_log.parquet``, and ``<out>/grpo.json`` records every run and the
+    choice. One learning rate: that run. The runs may have been separate jobs (the paper's grid)."""
     if not learning_rates:
         raise GRPOSettingsError("grpo.learning_rates is empty: give at least one learning rate")
     out = Path(out_dir)
-    runs = []
-    for lr in learning_rates:
-        folder = out / lr_folder(lr)
-        finished = Ledger(folder, run_stamp(data, settings, lr))
-        if all([finished.kept(name) for name in FINISHED]):  # every one checked (a damaged one is removed)
-            record = json.loads((folder / "grpo.json").read_text())
-            max_steps = planned_steps(settings, record["items"]["train"])
-            if record["stop_reason"] == "plateau" or 0 < max_steps <= record["steps"]:
-                log.info("%s: finished with these settings; kept", folder)
-                runs.append(record)
-                continue
-        runs.append(train_grpo(data, folder, settings, rewards, learning_rate=lr))
+    runs = [json.loads((out / lr_folder(lr) / "grpo.json").read_text()) for lr in learning_rates]
     scores = [r.get("heldout_reward") for r in runs]
     if len(runs) > 1 and any(score is None for score in scores):
         raise ValueError("choosing between learning rates needs a held-out reward for each run "
@@ -473,3 +476,13 @@ def train_grpo_runs(data: GRPOData, out_dir, learning_rates: list[float], settin
                "chosen_by": "mean total reward on the held-out tenth of the pool" if len(runs) > 1 else "only run"}
     write_json(out / "grpo.json", summary)
     return summary
+
+
+def train_grpo_runs(data: GRPOData, out_dir, learning_rates: list[float], settings: dict, rewards: list) -> dict:
+    """Every learning rate's run in turn (:func:`train_grpo_at`), then the best kept
+    (:func:`choose_grpo_run`): the grid in one process. The pipeline runs each rate as its own job."""
+    if not learning_rates:
+        raise GRPOSettingsError("grpo.learning_rates is empty: give at least one learning rate")
+    for lr in learning_rates:
+        train_grpo_at(data, out_dir, lr, settings, rewards)
+    return choose_grpo_run(out_dir, learning_rates)
