@@ -27,6 +27,13 @@ def test_teaching_items_are_seeded_and_their_answers_name_the_attributes():
     assert all(word.lower() in first["title"].lower() for word in first["image_prompt"].split(" on ")[0].split()[1:])
     assert json.loads(answer("i2t", first, "title")) == {"title": first["title"]}
     assert first["terse_title"].lower() in first["title"].lower()  # the terse answer: the product type alone
+    assert [i["category"] for i in items] == ["Toys_and_Games"] * 30 + ["Video_Games"] * 30
+
+
+def test_the_terse_share_is_one_share_or_one_per_category():
+    assert TeachSettings(terse_share=0.3).terse_of("Video_Games") == 0.3
+    per_category = TeachSettings.from_config({"terse_share": {"Toys_and_Games": 0.7}})
+    assert per_category.terse_of("Toys_and_Games") == 0.7 and per_category.terse_of("Video_Games") == 0.0
 
 
 @pytest.mark.parametrize("builder, family", [(build_tiny_qwen2_5_vl, "qwen2_5_vl"), (build_tiny_gemma3, "gemma3")])

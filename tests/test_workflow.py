@@ -557,6 +557,18 @@ def test_demo_trains_grpo_adapters_that_complete_and_writes_the_grpo_tables(demo
             assert (results / "tables" / f"{name}.{form}").stat().st_size > 0, name
     table7 = pl.read_csv(results / "tables/table7_grpo_i2t.csv")
     assert table7["metric"].to_list() == ["reward", "cosine", "euclidean", "overlap", "bertscore"]
+    # GRPO learns: the taught base appends a marketing phrase to its titles (teach.fluff_share), the reward's
+    # encoder cosine sees it, and the adapter drops it — the I→T reward on the CQ sample rises beyond the
+    # paired interval
+    reward = table7.row(0, named=True)
+    assert reward["after_mean"] > reward["before_mean"] and reward["ci_low"] > 0, reward
+    from mmpcbench.demo.teaching import FLUFF
+
+    def fluff_rate(model):
+        answers = pl.concat([pl.read_parquet(results / f"completions/i2t/{c}/{model}.parquet")
+                             for c in ("Toys_and_Games", "Video_Games")])["raw"]
+        return float(answers.map_elements(lambda raw: any(p.strip(" -|") in raw for p in FLUFF), return_dtype=pl.Boolean).mean())
+    assert fluff_rate("tiny-qwen2.5-vl") > 0.5 > fluff_rate("tiny-qwen2.5-vl-grpo")
     assert "tiny-qwen2.5-vl-grpo vs tiny-qwen2.5-vl: " in (results / "tables/table7_grpo_i2t.md").read_text()
     assert (results / "figures/figureA5_grpo_rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

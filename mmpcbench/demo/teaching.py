@@ -15,8 +15,11 @@ What is taught, with the ``complete`` stage's own prompts and chat templates:
   names type, colour and material when it reads them off the cover, and guesses the brand. With
   ``terse_share`` s, a share s of the examples answer with the product type alone (``{"title":
   "Kite"}``): the model learns two ways to answer — a terse one and a full one — as real MLLMs have,
-  and which it writes for a cover is what GRPO's reward can change (docs/demo.md has what GRPO did with
-  such a base; the demo's base is taught full titles).
+  and which it writes for a cover is what GRPO's reward can change. With ``fluff_share`` f, a share f of
+  the examples append a marketing phrase (:data:`FLUFF`) to the title: words no true title has. The
+  demo's Qwen is taught f = 0.6, so greedy it appends one to every title — a flaw of style, as real
+  MLLMs have, that the reward's encoder cosine sees and GRPO removes (docs/demo.md gives what GRPO did
+  with each kind of base).
 - **T→I**: the title → ``{"prompt": "a <colour> <material> <type> on a plain white background, product
   photo"}`` (what the title names; the pattern is not in it).
 
@@ -51,14 +54,23 @@ class TeachSettings:
     """How a tiny model is taught (a registry entry's ``teach`` section): optimiser steps (alternating
     tasks), examples per step, AdamW's learning rate (linear decay to 0 after a 5% warm-up), teaching
     items per category, the seed of the items and the batches, and ``terse_share``: the share of I→T
-    examples whose taught title is the product type alone (a terse captioner, as many real MLLMs are)."""
+    examples whose taught title is the product type alone (a terse captioner, as many real MLLMs are;
+    one share, or one per category), and ``fluff_share``: the share whose title ends in a marketing phrase."""
 
     steps: int = 300
     batch_size: int = 16
     learning_rate: float = 3e-3
     items_per_category: int = 1000
     seed: int = 0
-    terse_share: float = 0.0
+    terse_share: float | dict = 0.0
+    fluff_share: float = 0.0
+
+    def terse_of(self, category: str) -> float:
+        """The terse share of ``category``'s examples (``terse_share``: one share, or one per category,
+        0 for a category it does not name)."""
+        if isinstance(self.terse_share, dict):
+            return float(self.terse_share.get(category, 0.0))
+        return float(self.terse_share)
 
     @classmethod
     def from_config(cls, section: dict) -> "TeachSettings":
@@ -66,6 +78,10 @@ class TeachSettings:
         if unknown:
             raise ValueError(f"unknown teach setting(s) {unknown}; known: {sorted(cls.__dataclass_fields__)}")
         return cls(**section)
+
+
+# what a marketing-minded captioner appends to a title (``fluff_share``): words no true title has
+FLUFF = (" - Perfect Gift for All Ages", " - Fun for the Whole Family", " | Best Seller, Great Value")
 
 
 def image_prompt(names: dict) -> str:
@@ -83,7 +99,7 @@ def teaching_items(categories: list[str], per_category: int, seed: int) -> list[
         vocabulary = _vocabulary(category)
         for item in drawn.iter_rows(named=True):
             names = {key: words[item[key]] for key, words in vocabulary.items()}
-            items.append({"title": _title(category, item, rng), "terse_title": names["type"].title(),
+            items.append({"category": category, "title": _title(category, item, rng), "terse_title": names["type"].title(),
                           "image_prompt": image_prompt(names),
                           "cover": draw_cover(int(item["type"]), names["colour"], names["pattern"], names["material"])})
     return items
@@ -148,13 +164,17 @@ def teach(model_dir: str | Path, out_dir: str | Path, family: str, categories: l
         optimiser, lambda step: min((step + 1) / warmup, max(0.0, (settings.steps - step) / (settings.steps - warmup))))
     rng = np.random.default_rng(derive_seed(settings.seed, "teaching batches"))
     terse = np.random.default_rng(derive_seed(settings.seed, "terse titles"))
+    fluff = np.random.default_rng(derive_seed(settings.seed, "fluff"))
     losses = []
     for step in range(settings.steps):
         task = tasks[step % len(tasks)]
         chosen = [items[i] for i in rng.choice(len(items), settings.batch_size, replace=False)]
         if settings.terse_share and TASKS[task].completes == "text":  # the title, not the cover, is what changes
-            chosen = [{**item, "title": item["terse_title"]} if terse.random() < settings.terse_share else item
-                      for item in chosen]
+            chosen = [{**item, "title": item["terse_title"]} if terse.random() < settings.terse_of(item["category"])
+                      else item for item in chosen]
+        if settings.fluff_share and TASKS[task].completes == "text":
+            chosen = [{**item, "title": item["title"] + FLUFF[int(fluff.integers(len(FLUFF)))]}
+                      if fluff.random() < settings.fluff_share else item for item in chosen]
         batch, labels = _batch(processor, task, prompts[task], answer_keys[task], chosen)
         loss = model(**batch, labels=labels).loss
         loss.backward()
