@@ -174,6 +174,14 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_qwen, pool, tmp_pat
     assert pl.read_parquet(tmp_path / "reward_log.parquet")["step"].to_list()[-1] == 3
 
 
+def test_a_shorter_run_does_not_keep_the_checkpoints_of_a_longer_one(tiny_qwen, pool, tmp_path):
+    """Two steps, then max_steps 1: the longer run's checkpoints decayed their learning rate over two
+    steps, so the one-step run trains afresh (it kept the two-step adapter before)."""
+    record = _train_twice(tiny_qwen, pool, tmp_path, {**RESUMABLE, "trainer": {**TRAINER, "max_steps": 1}})
+    assert record["resumed_from"] is None and record["steps"] == 1
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("checkpoint-*")) == ["checkpoint-1"]
+
+
 def test_checkpoints_of_other_settings_are_not_resumed(tiny_qwen, pool, tmp_path):
     record = _train_twice(tiny_qwen, pool, tmp_path, {**RESUMABLE, "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj"]}})
     assert record["resumed_from"] is None and record["steps"] == 2

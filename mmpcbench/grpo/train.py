@@ -392,9 +392,10 @@ def last_intact_checkpoint(ledger: Ledger) -> str | None:
 
 
 def _train_or_keep(trainer, checkpoints: Ledger, max_steps: int) -> str | None:
-    """Train, resuming from the last intact checkpoint in ``checkpoints`` if any; a checkpoint that
-    already reached ``max_steps`` (killed after it) gives the adapter and state as they are. The
-    checkpoint."""
+    """Train, resuming from the last intact checkpoint in ``checkpoints`` if any; a checkpoint at exactly
+    ``max_steps`` (a run killed after it) gives the adapter and state as they are. Checkpoints past
+    ``max_steps`` are of a longer run — its learning rate decayed over more steps, so none of them lies
+    on this run's path: they are discarded and the run starts afresh. The checkpoint used."""
     from safetensors.torch import load_file
     from transformers import TrainerState
 
@@ -402,7 +403,16 @@ def _train_or_keep(trainer, checkpoints: Ledger, max_steps: int) -> str | None:
 
     checkpoint = last_intact_checkpoint(checkpoints)
     state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json")) if checkpoint else None
-    if state is not None and 0 < max_steps <= state.global_step:
+    if state is not None and 0 < max_steps < state.global_step:
+        log.info("%s is past max_steps %d: the checkpoints of a longer run are discarded, and the run starts "
+                 "afresh", checkpoint, max_steps)
+        for name in [name for name in checkpoints.units if name.startswith("checkpoint-")]:
+            checkpoints.discard(name)
+        for path in checkpoints.folder.glob("checkpoint-*"):
+            checkpoints.discard(path.name)
+        checkpoints.save()
+        checkpoint, state = None, None
+    if state is not None and 0 < max_steps == state.global_step:
         # resuming would train past max_steps
         log.info("%s already reached max_steps %d: its adapter and log are kept", checkpoint, max_steps)
         set_peft_model_state_dict(trainer.model, load_file(str(Path(checkpoint) / "adapter_model.safetensors")))
@@ -418,7 +428,7 @@ def run_stamp(data: GRPOData, settings: dict, learning_rate: float) -> dict:
     """What a run's adapter depends on (the pool by a hash of its item ids, a local model folder by its
     :func:`folder_fingerprint`), as JSON values: checkpoints or a finished run of other settings are
     never resumed or reused. How long to train (``max_steps``) and how often to save are left out: a
-    longer ``max_steps`` continues a run from its checkpoint."""
+    longer ``max_steps`` continues a run from its checkpoint (a shorter one retrains: ``_train_or_keep``)."""
     entry = data.entry
     ids = "\x1f".join(sorted(data.pool["parent_asin"].to_list()))
     trainer = {k: v for k, v in settings.get("trainer", {}).items() if k != "max_steps"}
