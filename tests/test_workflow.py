@@ -537,8 +537,8 @@ def test_demo_trains_grpo_adapters_that_complete_and_writes_the_grpo_tables(demo
         folder = results / "grpo" / task / "tiny-qwen2.5-vl"
         record = json.loads((folder / "grpo.json").read_text())
         assert record["items"]["train"] == 63 and record["prompts_per_step"] == 4
-        # passes: 8 (I→T) and 0.5 (T→I) over 63 training items, 4 items per step
-        assert record["steps"] == record["max_steps"] == math.ceil({"i2t": 8, "t2i": 0.5}[task] * 63 / 4)
+        # passes: 4 (I→T) and 0.5 (T→I) over 63 training items, 4 items per step
+        assert record["steps"] == record["max_steps"] == math.ceil({"i2t": 4, "t2i": 0.5}[task] * 63 / 4)
         assert record["stop_reason"] == "max_steps" and record["heldout_reward"] is not None
         # the adapter moved: every lora_B (zero when PEFT initialises it) is non-zero after training
         weights = load_file(folder / "adapter" / "adapter_model.safetensors")
