@@ -406,10 +406,9 @@ def _train_or_keep(trainer, checkpoints: Ledger, max_steps: int) -> str | None:
     if state is not None and 0 < max_steps < state.global_step:
         log.info("%s is past max_steps %d: the checkpoints of a longer run are discarded, and the run starts "
                  "afresh", checkpoint, max_steps)
-        for name in [name for name in checkpoints.units if name.startswith("checkpoint-")]:
-            checkpoints.discard(name)
-        for path in checkpoints.folder.glob("checkpoint-*"):
-            checkpoints.discard(path.name)
+        for name in {*checkpoints.units, *(path.name for path in checkpoints.folder.glob("checkpoint-*"))}:
+            if name.startswith("checkpoint-"):
+                checkpoints.discard(name)
         checkpoints.save()
         checkpoint, state = None, None
     if state is not None and 0 < max_steps == state.global_step:
@@ -491,8 +490,6 @@ def choose_grpo_run(out_dir, learning_rates: list[float]) -> dict:
 def train_grpo_runs(data: GRPOData, out_dir, learning_rates: list[float], settings: dict, rewards: list) -> dict:
     """Every learning rate's run in turn (:func:`train_grpo_at`), then the best kept
     (:func:`choose_grpo_run`): the grid in one process. The pipeline runs each rate as its own job."""
-    if not learning_rates:
-        raise GRPOSettingsError("grpo.learning_rates is empty: give at least one learning rate")
     for lr in learning_rates:
         train_grpo_at(data, out_dir, lr, settings, rewards)
     return choose_grpo_run(out_dir, learning_rates)
