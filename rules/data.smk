@@ -87,7 +87,7 @@ rule fetch_images:
         folder=P.images("{category}"),
         root=root_from("candidates", "interim/{category}/candidates.parquet"),
         settings=config["images"],
-    threads: 2
+    threads: 1  # downloads and file copies (images.workers threads), not compute: with 2 it waited for two idle cores
     log:
         P.log("fetch_images", "{category}"),
     conda:
@@ -153,7 +153,7 @@ rule sample_grpo:
         settings=config["images"],
         folder=P.images("{category}"),
         root=root_from("pool", "interim/{category}/grpo_items.parquet"),
-    threads: 2
+    threads: 1  # downloads and file copies (images.workers threads), not compute: with 2 it waited for two idle cores
     resources:
         mem_mb=16000,
     log:

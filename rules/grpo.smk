@@ -39,6 +39,7 @@ rule grpo_train:
 
 
 rule grpo_select:
+    priority: 5  # a copy, and every adapter completion waits on it (at 0 it waited 100 s on the demo)
     input:
         records=lambda wildcards: [P.grpo(wildcards.task, wildcards.base, f"{folder}/grpo.json") for folder in GRPO_LR_FOLDERS],
         adapters=lambda wildcards: [P.grpo(wildcards.task, wildcards.base, f"{folder}/adapter") for folder in GRPO_LR_FOLDERS],
