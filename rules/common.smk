@@ -360,10 +360,6 @@ def rec_figure_outputs():
 # --- GRPO: the adapters among the completion models, and what their report compares ----------------
 ADAPTERS = adapter_entries(config)
 GRPO_BASE = config["grpo"]["base"]
-# the RecBench chain (paintings → completion embeddings → features → training) before the scoring jobs
-# when both are ready: a category's RecBench is the DAG's longest job, and nothing waits on a score file
-# but the reports (on the demo, the larger category's RecBench otherwise started last)
-REC_CHAIN_PRIORITY = 2
 # one grpo_train job per learning rate, in the run's folder lr_<rate> (mmpcbench.grpo.train.lr_folder)
 GRPO_LR_FOLDERS = [lr_folder(lr) for lr in config["grpo"]["learning_rates"]]
 GRPO_LR_PATTERN = "|".join(re.escape(folder.removeprefix("lr_")) for folder in GRPO_LR_FOLDERS) or "__none__"

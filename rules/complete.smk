@@ -26,7 +26,6 @@ rule complete_mllm:
 
 
 rule diffuse:
-    priority: REC_CHAIN_PRIORITY
     input:
         completions=P.completion("t2i", "{category}", "{model}"),
         pipeline=diffusion_files,
