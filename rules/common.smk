@@ -80,12 +80,15 @@ def units(wildcards, name, values):
     return list(values) if PER_CATEGORY else [wildcards[name]]
 
 
+MODEL_PATTERN = "|".join(re.escape(name) for name in MODELS) or "__none__"
+
+
 wildcard_constraints:
     category="|".join(CATEGORIES),
     kind="reviews|meta",
     borrowed="|".join(BORROWING),
-    model="|".join(re.escape(name) for name in MODELS) or "__none__",
-    base="|".join(re.escape(name) for name in MODELS) or "__none__",
+    model=MODEL_PATTERN,
+    base=MODEL_PATTERN,  # GRPO's base: a completion model
     task="|".join(TASKS),
     modality="text|image",
     method="|".join(re.escape(name) for name in METHODS),
