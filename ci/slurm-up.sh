@@ -12,7 +12,9 @@
 #   SLURM_CI_DIR    the private folder (default /run/mmpcbench-slurm); callers export
 #                   SLURM_CONF=$SLURM_CI_DIR/slurm.conf to reach this cluster
 #   SLURM_CI_GPUS   number of fake GPUs (default 1)
-# A file there that this script did not write (no marker line) is never overwritten: it refuses.
+# A file there that this script did not write (its first line not the marker) is never overwritten: it
+# refuses. A run killed before slurm-down leaves its files, daemons and list behind: the next run takes
+# them over (ci/test-slurm.sh brings the cluster up twice to check it).
 # Stop everything with ci/slurm-down.sh. Facts behind every line: ../shared/reference/slurm.md.
 set -euo pipefail
 
@@ -28,7 +30,11 @@ export DEBIAN_FRONTEND=noninteractive
 
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 say() { echo "slurm-up: $*"; }
-started() { echo "$1" >>"$CONF/started"; }   # "pid:<pid file>", "path:<file made>", "dir:<folder made>", "db:<database made>"
+# a file this script wrote: its first line is the marker (a run killed before slurm-down leaves them)
+ours() { [[ -f "$1" ]] && [[ $(head -n 1 "$1") == "$MARKER"* ]]; }
+# /etc/slurm/slurm.conf is ours when it is our link (dangling, if a reboot emptied /run) or our file
+ours_link() { [[ $(readlink /etc/slurm/slurm.conf) == "$CONF/slurm.conf" ]] || ours /etc/slurm/slurm.conf; }
+started() { grep -qxF "$1" "$CONF/started" 2>/dev/null || echo "$1" >>"$CONF/started"; }   # "pid:<pid file>", "path:<file made>", "dir:<folder made>", "db:<database made>"
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "slurm-up: must run as root (it installs packages and starts daemons)" >&2
@@ -70,9 +76,9 @@ install_if_changed() {  # $1 target, $2 mode; content on stdin (its first line t
     local tmp
     tmp=$(mktemp)
     cat >"$tmp"
-    if [[ -f "$1" ]] && ! grep -qxF "$MARKER" "$1"; then
+    if [[ -f "$1" ]] && ! ours "$1"; then
         rm -f "$tmp"
-        echo "slurm-up: $1 was not written by this script (no line '$MARKER'): refusing to replace it" >&2
+        echo "slurm-up: $1 was not written by this script (its first line is not '$MARKER'): refusing to replace it" >&2
         exit 2
     fi
     if [[ -f "$1" ]] && cmp -s "$tmp" "$1"; then
@@ -85,7 +91,8 @@ install_if_changed() {  # $1 target, $2 mode; content on stdin (its first line t
 }
 
 install_if_changed "$CONF/slurm.conf" 0644 <<EOF
-$MARKER: one node, run as root, fake gres/gpu, accounting through slurmdbd
+$MARKER
+# one node, run as root, fake gres/gpu, accounting through slurmdbd
 ClusterName=mmpcbench-ci
 SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
@@ -145,7 +152,7 @@ EOF
 # every SLURM_* variable but the job's identity before its nested `srun`, so a client inside a job
 # finds only the default path: a link there to this configuration, made only where no slurm.conf is
 # (one with the marker is ours from an earlier run), and removed again by ci/slurm-down.sh.
-if [[ -e /etc/slurm/slurm.conf || -L /etc/slurm/slurm.conf ]] && ! grep -qxF "$MARKER" /etc/slurm/slurm.conf 2>/dev/null; then
+if [[ -e /etc/slurm/slurm.conf || -L /etc/slurm/slurm.conf ]] && ! ours_link; then
     echo "slurm-up: /etc/slurm/slurm.conf exists and was not written by this script: refusing to replace it" >&2
     exit 2
 fi
@@ -153,8 +160,8 @@ if [[ ! -d /etc/slurm ]]; then mkdir /etc/slurm && started "dir:/etc/slurm"; fi
 if [[ ! -L /etc/slurm/slurm.conf ]]; then
     rm -f /etc/slurm/slurm.conf
     ln -s "$CONF/slurm.conf" /etc/slurm/slurm.conf
-    started "path:/etc/slurm/slurm.conf"
 fi
+started "path:/etc/slurm/slurm.conf"   # listed again if a reboot emptied /run: slurm-down removes it
 
 # --- daemons, in order; each only if not running ---------------------------------------------------
 if ! alive /run/munge/munged.pid; then
@@ -173,7 +180,7 @@ if ! alive /run/mysqld/mysqld.pid; then
     started pid:/run/mysqld/mysqld.pid
     say "mariadbd started"
 fi
-if [[ -z $(mariadb -N -e "SHOW DATABASES LIKE 'mmpcbench_slurm_ci'") ]]; then started db:mmpcbench_slurm_ci; fi
+started db:mmpcbench_slurm_ci   # this script's own database (a killed run's too): slurm-down drops it
 mariadb -e "CREATE DATABASE IF NOT EXISTS mmpcbench_slurm_ci;
             CREATE USER IF NOT EXISTS 'mmpcbench_ci'@'localhost' IDENTIFIED BY 'mmpcbench-ci';
             GRANT ALL ON mmpcbench_slurm_ci.* TO 'mmpcbench_ci'@'localhost'; FLUSH PRIVILEGES;"

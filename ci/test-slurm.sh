@@ -49,6 +49,8 @@ dump_logs() {
 trap dump_logs EXIT
 
 bash "$REPO/ci/slurm-up.sh"
+# again: a second bring-up (what a rerun after a killed test meets) must take the first one over
+bash "$REPO/ci/slurm-up.sh" >/dev/null
 START=$(date +%Y-%m-%dT%H:%M:%S)
 
 # targets come first: --configfile takes every argument after it.
