@@ -90,6 +90,10 @@ class Layout:
         return f"{self.results}/grpo/{task}/{base}/{name}"
 
     # --- tables, figures, logs -----------------------------------------------------------------------
+    def gallery(self, category, ext="html") -> str:
+        """A category's gallery page (``html``), or the folder of its thumbnails (``ext=None``)."""
+        return f"{self.results}/gallery/{category}" + (f".{ext}" if ext else "")
+
     def table(self, stem, form) -> str:
         return f"{self.results}/tables/{stem}.{form}"
 

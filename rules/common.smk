@@ -36,7 +36,8 @@ MLLM_RUNS = [(model, category, task) for model in MODELS for category in CATEGOR
 TINY_MODELS = {name: entry for name, entry in config["models"].items() if entry.get("build_tiny")}
 # every completion method, in table order, and its kind (rows of the CQBench / RecBench tables)
 METHOD_KIND = {
-    **{model: "model" for model in MODELS},
+    # a GRPO adapter is set apart from the MLLMs: Tables 4/5 and Figure 3 are over the base MLLMs alone
+    **{model: "adapter" if config["models"][model].get("adapter") == "grpo" else "model" for model in MODELS},
     **{name: "baseline" for name in config["completion"]["baselines"]},
     **{name: "control" for name in CONTROLS},
 }
@@ -416,7 +417,12 @@ def all_outputs():
     outputs += grpo_outputs()
     if CALIBRATION:
         outputs += P.table_files(CALIBRATION_TABLE) + [P.figure("calibration")]
+    outputs += gallery_outputs()
     return outputs
+
+
+def gallery_outputs():
+    return [P.gallery(category) for category in CATEGORIES]
 
 
 # --- storage roots. Paths inside the pipeline's tables are relative to a root (item images to the data

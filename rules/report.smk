@@ -73,8 +73,8 @@ rule cqbench_tables:
 
 rule cqbench_radar:
     input:
-        i2t=P.table(families.Table.of('cqbench', 'i2t', 'by_method').stem, "csv"),
-        t2i=P.table(families.Table.of('cqbench', 't2i', 'by_method').stem, "csv"),
+        i2t=P.table(families.Table.of('cqbench', 'i2t', 'full').stem, "csv"),
+        t2i=P.table(families.Table.of('cqbench', 't2i', 'full').stem, "csv"),
     output:
         i2t=report(
             P.figure("figure3_cq_radar_i2t"),
@@ -89,8 +89,10 @@ rule cqbench_radar:
             labels={"figure": "Figure 3 (T→I)"},
         ),
     params:
-        # the MLLMs and the baselines; the controls bound the scale in the tables instead
-        methods=[method for method in METHODS if METHOD_KIND[method] != "control"],
+        # the paper's polygons: the base MLLMs, who set each metric's range; dashed on their scale, the
+        # GRPO adapters and the baselines (the controls bound the scale in the tables instead)
+        models=[method for method in METHODS if METHOD_KIND[method] == "model"],
+        others=[method for method in METHODS if METHOD_KIND[method] in ("adapter", "baseline")],
     log:
         P.log("cqbench_radar"),
     conda:
@@ -189,3 +191,38 @@ rule cost_ledger:
         "../envs/data.yaml"
     script:
         "../workflow_scripts/cost_ledger.py"
+
+
+localrules:
+    gallery,
+
+
+# The gallery (mmpcbench/report/gallery.py): a category's sampled CQ items with every method's completed
+# title and painted cover, statuses and scores; thumbnails embedded in one static page of the report.
+rule gallery:
+    input:
+        cq_items=P.interim("{category}", "cq_items.parquet"),
+        titles=[P.completion("i2t", "{category}", method) for method in METHODS],
+        prompts=[P.completion("t2i", "{category}", method) for method in MODELS],
+        manifests=[P.manifest("{category}", method) for method in METHODS],
+        i2t_scores=[P.scores("i2t", "{category}", method) for method in METHODS],
+        t2i_scores=[P.scores("t2i", "{category}", method) for method in METHODS],
+    output:
+        html=report(
+            P.gallery("{category}"), caption="../report/gallery.rst", category="Gallery",
+            labels={"category": "{category}"},
+        ),
+        thumbnails=directory(P.gallery("{category}", ext=None)),
+    params:
+        methods=METHODS,
+        kinds=METHOD_KIND,
+        prompted=MODELS,
+        settings=config.get("gallery", {}),
+        data_root=root_from("cq_items", "interim/{category}/cq_items.parquet"),
+        results_root=root_from("manifests", "generated_images/{category}/{method}/manifest.parquet", method=METHODS[0]),
+    log:
+        P.log("gallery", "{category}"),
+    conda:
+        "../envs/metrics.yaml"
+    script:
+        "../workflow_scripts/gallery.py"

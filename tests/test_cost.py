@@ -97,3 +97,20 @@ def test_unreadable_records_are_skipped(tmp_path):
     (tmp_path / "a.log.cost.json").write_text("{not json")
     (tmp_path / "b.log.cost.json").write_text(json.dumps(record("features", 2, 0)))
     assert [r["rule"] for r in read_costs(tmp_path)] == ["features"]
+
+
+def test_ledger_markdown_rounds_to_what_the_numbers_can_mean(tmp_path):
+    paths = {form: tmp_path / f"ledger.{form}" for form in ("csv", "md", "tex")}
+    write_ledger([record("complete_mllm", 3.2720000000000002, 0.9, items=7, tokens=1234),
+                  record("features", 12.25, 0)], paths)
+    md = paths["md"].read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| complete_mllm"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    columns = [c.strip() for c in next(line for line in md.splitlines() if line.startswith("| stage")).strip("|").split("|")]
+    values = dict(zip(columns, cells))
+    assert values["wall_s"] == "3.3" and values["work_s"] == "1.4"  # seconds to 0.1
+    assert values["items_per_s"] == "5.10" and values["tokens_per_s"] == "899"  # 7 / 1.372, 1234 / 1.372: 3 digits
+    assert values["slurm_elapsed_s"] == "—" and "None" not in md and "0000000" not in md
+    features = next(line for line in md.splitlines() if line.startswith("| features"))
+    assert "| — |" in features  # no tokens: no token rate
+    assert "None" not in paths["tex"].read_text()

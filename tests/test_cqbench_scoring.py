@@ -157,7 +157,19 @@ def test_aggregation_means_stds_across_categories_and_pooled_item_std(tmp_path):
     assert m1["std_items"] == pytest.approx(np.std([0.0, 1.0, 0.2, 0.4, 0.6]))              # over every item
     categories = by_category(long, reps)
     b = categories.filter((pl.col("category") == "B") & (pl.col("metric") == "cosine")).row(0, named=True)
-    assert b["mean"] == pytest.approx(0.2) and b["std_models"] == pytest.approx(0.2) and b["n_missing"] == 3
+    # across the MLLMs' means 0.4 and 0.0: the sample std (ddof 1), as the paper's Tables 4/5
+    assert b["mean"] == pytest.approx(0.2) and b["std_models"] == pytest.approx(0.2 * math.sqrt(2)) and b["n_missing"] == 3
+
+
+def test_tables_4_and_5_average_the_base_mllms_alone_with_the_sample_std(tmp_path):
+    runs = [_score_file(tmp_path, "i2t", "A", m, _text_values([v])) for m, v in (("m1", 0.1), ("m2", 0.2), ("m3", 0.6))]
+    adapter = _score_file(tmp_path, "i2t", "A", "m1-grpo", _text_values([0.9]))
+    runs.append({**adapter, "kind": "adapter"})
+    runs.append(_score_file(tmp_path, "i2t", "A", "ground_truth", _text_values([1.0])))
+    long, reps = summarise(runs, resamples=50, seed=1)
+    row = by_category(long, reps).filter(pl.col("metric") == "cosine").row(0, named=True)
+    assert row["n_models"] == 3 and row["mean"] == pytest.approx(0.3)
+    assert row["std_models"] == pytest.approx(float(np.std([0.1, 0.2, 0.6], ddof=1)))
 
 
 def test_bootstrap_intervals_are_seeded_and_paired(tmp_path):
@@ -170,15 +182,20 @@ def test_bootstrap_intervals_are_seeded_and_paired(tmp_path):
     assert np.allclose(reps[("i2t", "m2", "A", "cosine")] - reps[("i2t", "m1", "A", "cosine")], 0.1)
 
 
-def test_radar_normalises_min_max_and_turns_lower_is_better_around():
-    frame = pl.DataFrame({
-        "task": ["t2i"] * 10, "method": ["a"] * 5 + ["b"] * 5,
-        "metric": ["psnr", "ssim", "mse", "lpips", "clip"] * 2,
-        "mean": [20.0, 0.5, 0.01, 0.2, 0.9, 10.0, 0.5, 0.02, 0.4, 0.8],
-    })
-    scores = radar_scores(frame, "t2i", ["a", "b"])
-    assert scores["a"] == {"psnr": 1.0, "ssim": 1.0, "mse": 1.0, "lpips": 1.0, "clip": 1.0}
-    assert scores["b"] == {"psnr": 0.0, "ssim": 1.0, "mse": 0.0, "lpips": 0.0, "clip": 0.0}
+def test_radar_sums_normalised_metrics_per_category_on_the_mllms_scale():
+    rows = []
+    for method, category, values in (("a", "A", [20.0, 0.5, 0.01, 0.2, 0.9]), ("b", "A", [10.0, 0.5, 0.02, 0.4, 0.8]),
+                                     ("a", "B", [15.0, 0.5, 0.015, 0.3, 0.85]), ("b", "B", [10.0, 0.5, 0.02, 0.4, 0.8]),
+                                     ("extra", "A", [30.0, 0.5, 0.03, 0.4, 0.8])):
+        rows += [{"task": "t2i", "method": method, "category": category, "metric": metric, "mean": value}
+                 for metric, value in zip(["psnr", "ssim", "mse", "lpips", "clip"], values)]
+    frame = pl.DataFrame(rows)
+    scores = radar_scores(frame, "t2i", ["a", "b"], others=["extra"])
+    assert scores["a"] == {"A": 5.0, "B": pytest.approx(3.0)}  # the best on every metric: the paper's maximum 5
+    assert scores["b"] == {"A": 1.0, "B": 1.0}                 # only SSIM, on which all are equal
+    # a method beyond the paper leaves the MLLMs' scale alone: PSNR 30 scores 2 on it, MSE 0.03 scores −1
+    assert scores["extra"]["A"] == pytest.approx(2.0 + 1.0 - 1.0 + 0.0 + 0.0)
+    assert radar_scores(frame, "t2i", ["a", "b"]) == {k: v for k, v in scores.items() if k != "extra"}
 
 
 def test_tables_name_the_encoder_and_count_missing(tmp_path):

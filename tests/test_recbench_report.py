@@ -5,7 +5,8 @@ import json
 import polars as pl
 import pytest
 
-from mmpcbench.report.recbench import cells, collect, indistinguishable, per_recommender_tables, write_recbench
+from mmpcbench.report.recbench import (cells, collect, indistinguishable, per_recommender_tables, relative_to_truth,
+                                       write_recbench)
 
 METRICS = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
 
@@ -102,7 +103,8 @@ def test_cells_within_the_seed_spread_of_empty_are_marked_and_counted(tmp_path):
     md = outputs["table6_md"].read_text()
     assert "beats ∅ (R@20)" in md and "| i2t | model |" in md and "| 1/2 |" in md
     per_recommender = outputs["tableA12_md"].read_text()
-    assert "0.2000 ± 0.0000 ≈ ∅" in per_recommender and "0.4100 ± 0.0000 ≈ ∅" not in per_recommender
+    assert "| Cat_B | model | **0.2000** ± 0.0000 ≈ ∅" in per_recommender
+    assert "| Cat_A | model | **0.4100** ± 0.0000 ≈ |" in per_recommender and "| Cat_B | empty ‡ |" in per_recommender
     assert not (tmp_path / "tableA13.md").exists()  # no T→I runs: no T→I table
 
 
@@ -125,3 +127,47 @@ def test_captions_say_how_the_runs_were_made_and_how_freedom_treats_zero_rows(tm
         assert "Grid point kept on test, as MMRec and the authors report" in caption
         assert "image features are the encoder's raw vectors" in caption
         assert "MMRec's cosine is 0/0 = NaN" in caption and "i2t-zeros 12" in caption
+
+
+PAPER_METRICS = [f"{name}@{k}" for name in ("recall", "ndcg") for k in (5, 10, 20, 50)]
+
+
+def test_relative_difference_is_the_papers_best_model_against_ground_truth():
+    # the paper's Table 6: the best MLLM's aggregate 0.0344 against ground truth's 0.0346 is −0.58%
+    assert round(relative_to_truth(0.0344, 0.0346), 2) == -0.58
+
+
+def test_table6_and_per_recommender_tables_have_the_papers_columns_rows_and_marks(tmp_path):
+    def run(path, value, shift=0.0):
+        record = {"popularity": {"test": {m: 0.01 for m in PAPER_METRICS}}, "recommenders": {"VBPR": {
+            "1.0" if shift is not None else "0.0": {"runs": [{"seed": s, "best_epoch": 1, "test": {
+                m: value + 0.001 * i for i, m in enumerate(PAPER_METRICS)}} for s in (0, 1)]}}}}
+        path.write_text(json.dumps(record))
+        return path
+
+    runs = [("Cat_A", "original", run(tmp_path / "gt.json", 0.0346, None)),
+            ("Cat_A", "i2t-big", run(tmp_path / "big.json", 0.0344)),
+            ("Cat_A", "i2t-small", run(tmp_path / "small.json", 0.0300)),
+            ("Cat_A", "i2t-tiny", run(tmp_path / "tiny.json", 0.0200)),
+            ("Cat_A", "i2t-retrieval", run(tmp_path / "r.json", 0.0400))]
+    outputs = _outputs(tmp_path, ("i2t",))
+    kinds = {"big": "model", "small": "model", "tiny": "model", "retrieval": "baseline"}
+    write_recbench(runs, outputs, 1.0, list(kinds), kinds, ["Cat_A"], ["VBPR"], 2, tasks=("i2t",))
+    md = outputs["table6_md"].read_text()
+    head = next(line for line in md.splitlines() if line.startswith("| Task"))
+    assert head.startswith("| Task | Method | R@5 | R@10 | R@20 | R@50 | N@5 | N@10 | N@20 | N@50 | Δ R@20 ‡ |")
+    lines = [line for line in md.splitlines() if line.startswith("| i2t")]
+    # ground truth, the MLLMs, the paper's Rel. Diff. row, then what the paper does not have (‡)
+    assert [line.split(" | ")[1] for line in lines] == ["original", "big", "small", "tiny", "Rel. Diff. (best MLLM)",
+                                                        "popularity ‡", "retrieval ‡"]
+    assert "| **0.0344** |" in lines[1] and "| _0.0300_ |" in lines[2] and "**" not in lines[6]
+    assert "| -0.58% |" in lines[4]  # retrieval beats the MLLMs but is not the paper's best model
+    tex = outputs["table6_tex"].read_text()
+    assert r"\textbf{0.0344}" in tex and r"\underline{0.0300}" in tex and r"-0.58\%" in tex
+    csv = pl.read_csv(outputs["table6_csv"])
+    assert csv.filter(pl.col("method") == "rel_diff_best_model")["recall@5"][0] == pytest.approx(-0.578, abs=1e-3)
+    per_recommender = outputs["tableA12_md"].read_text()
+    head = next(line for line in per_recommender.splitlines() if line.startswith("| Category"))
+    assert head == "| Category | Method | " + " | ".join(f"{n}@{k}" for n in "RN" for k in (5, 10, 20, 50)) + " |"
+    rows = [line.split(" | ")[1] for line in per_recommender.splitlines() if line.startswith("| Cat_A")]
+    assert rows == ["original", "big", "small", "tiny", "popularity ‡", "retrieval ‡"]

@@ -318,6 +318,49 @@ def test_demo_writes_every_cqbench_table_and_both_radar_charts(demo_run):
     assert "not CLIP" in table3 and "random backbone" in table3 and "| CLIP" not in table3
 
 
+def test_demo_tables_follow_the_papers_layout(demo_run):
+    tables = demo_run / "demo_output/results/tables"
+    # Tables 4/5: mean and sample std (ddof 1) of the base MLLMs' means in Tables A.10/A.11
+    for by_category, full in (("table4_cq_i2t_by_category", "tableA10_cq_i2t_method_category"),
+                              ("table5_cq_t2i_by_category", "tableA11_cq_t2i_method_category")):
+        models = pl.read_csv(tables / f"{full}.csv").filter(pl.col("kind") == "model")
+        assert set(models["method"]) == {"tiny-qwen2.5-vl", "tiny-gemma-3"}  # the GRPO adapter is not averaged in
+        for row in pl.read_csv(tables / f"{by_category}.csv").iter_rows(named=True):
+            means = models.filter((pl.col("category") == row["category"]) & (pl.col("metric") == row["metric"]))["mean"]
+            if row["metric"] != "fid":  # one value per method × category, NaN where too few images
+                assert row["n_models"] == 2 and row["mean"] == pytest.approx(means.mean(), abs=1e-6)
+                assert row["std_models"] == pytest.approx(means.std(ddof=1), abs=1e-6), (by_category, row)
+    # Table 6: every Recall@k and NDCG@k, the best MLLM marked, the Rel. Diff. row from the rows above it
+    overview = pl.read_csv(tables / "table6_rec_overview.csv")
+    metrics = [f"{name}@{k}" for name in ("recall", "ndcg") for k in (5, 10, 20, 50)]
+    for task in ("i2t", "t2i"):
+        block = overview.filter(pl.col("task") == task)
+        models = block.filter(pl.col("kind") == "model")
+        truth = block.filter(pl.col("method") == "original")
+        rel = block.filter(pl.col("method") == "rel_diff_best_model")
+        for metric in metrics:
+            assert rel[metric][0] == pytest.approx((models[metric].max() / truth[metric][0] - 1) * 100, abs=1e-3)
+    md = (tables / "table6_rec_overview.md").read_text()
+    assert "| Task | Method | R@5 | R@10 | R@20 | R@50 | N@5 | N@10 | N@20 | N@50 |" in md
+    assert md.count("Rel. Diff. (best MLLM)") == 2 and md.count("**") >= 2 * 8 * 2 and "| retrieval ‡ |" in md
+    for name in REC_TABLES[1:]:
+        head = next(line for line in (tables / f"{name}.md").read_text().splitlines() if line.startswith("| Category"))
+        assert head == "| Category | Method | R@5 | R@10 | R@20 | R@50 | N@5 | N@10 | N@20 | N@50 |", name
+    ledger = (tables / "cost_ledger.md").read_text()
+    assert "None" not in ledger and not re.search(r"\d\.\d{5,}", ledger)
+
+
+def test_demo_gallery_shows_every_method_of_each_category(demo_run):
+    for category in ("Toys_and_Games", "Video_Games"):
+        page = (demo_run / f"demo_output/results/gallery/{category}.html").read_text()
+        for method in ("tiny-qwen2.5-vl", "tiny-gemma-3", "tiny-qwen2.5-vl-grpo", "retrieval", "ground_truth",
+                       "shuffled", "empty", "degraded25", "degraded50", "degraded75"):
+            assert f"<th>{method}<br>" in page, (category, method)
+        assert page.count("<tr><td>") == 6 and "Unreadable images: 0." in page  # demo config: 6 items
+        # the original, and every method's painted cover, for each item; best and worst beside them
+        assert page.count('src="data:image/jpeg;base64,') >= 6 * 11 and 'id="extremes"' in page
+
+
 def test_cqbench_punishes_shuffled_pairs_against_matched_ones(demo_run):
     text = _by_method(demo_run, "table2_cq_i2t_by_method")
     for metric in ("cosine", "euclidean", "overlap", "bertscore"):
@@ -471,11 +514,12 @@ def test_demo_writes_every_recbench_table_and_figure(demo_run):
     overview = pl.read_csv(results / "tables/table6_rec_overview.csv")
     methods = {"tiny-qwen2.5-vl", "tiny-gemma-3", "tiny-qwen2.5-vl-grpo", "retrieval", "ground_truth", "shuffled",
                "empty", "degraded25", "degraded50", "degraded75", "zeros", "random", "mean", "propagation", "popularity",
-               "original"}
+               "original", "rel_diff_best_model"}
     for task in ("i2t", "t2i"):
         assert set(overview.filter(pl.col("task") == task)["method"]) == methods, task
     # two categories x three recommenders, two seeds each, at the table rate
-    assert (overview["n_cells"] == 2 * 3).all()  # categories × recommenders
+    cells = overview.filter(pl.col("method") != "rel_diff_best_model")["n_cells"]
+    assert (cells == 2 * 3).all()  # categories × recommenders
 
 
 def test_each_recommender_beats_popularity_with_ground_truth_features(demo_run):

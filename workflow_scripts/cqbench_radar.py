@@ -1,4 +1,4 @@
-"""Rule cqbench_radar: Figure 3, one radar chart per task from the by-method tables."""
+"""Rule cqbench_radar: Figure 3, one radar chart per task from the per method × category tables."""
 import sys
 from pathlib import Path
 
@@ -7,15 +7,6 @@ from mmpcbench.report.cqbench import write_radar
 from mmpcbench.stage import start_stage
 
 start_stage(snakemake)
-write_radar(
-    by_method_csv=snakemake.input.i2t,
-    task="i2t",
-    methods=snakemake.params.methods,
-    out_png=snakemake.output.i2t,
-)
-write_radar(
-    by_method_csv=snakemake.input.t2i,
-    task="t2i",
-    methods=snakemake.params.methods,
-    out_png=snakemake.output.t2i,
-)
+for task in ("i2t", "t2i"):
+    write_radar(full_csv=snakemake.input[task], task=task, models=snakemake.params.models,
+                out_png=snakemake.output[task], others=snakemake.params.others)

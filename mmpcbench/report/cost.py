@@ -22,7 +22,7 @@ import subprocess
 
 import polars as pl
 
-from mmpcbench.report.tables import write_table
+from mmpcbench.report.tables import significant, write_table
 
 log = logging.getLogger(__name__)
 
@@ -150,5 +150,9 @@ def write_ledger(records: list[dict], paths: dict, sacct: dict[str, dict] | None
                "runs trained; rates over work_s. SLURM columns from sacct, each allocation's time shared "
                "among the jobs it ran in proportion to their wall time"
                + ("." if total["slurm_elapsed_s"] is not None else " (none here: no job ran under SLURM)."))
-    write_table(table, paths, title="Cost ledger", caption=caption, label="tab:cost-ledger", csv_float_precision=3)
+    seconds = {c: (lambda v: f"{v:,.1f}") for c in COLUMNS if c.endswith("_s") and not c.endswith("_per_s")}
+    rates = {c: significant for c in ("items_per_s", "tokens_per_s")}
+    write_table(table, paths, title="Cost ledger", caption=caption + " Seconds to 0.1, rates to 3 significant "
+                "digits in this table (the CSV has more); — = absent.", label="tab:cost-ledger",
+                csv_float_precision=3, formats={**seconds, **rates})
     return table

@@ -1,9 +1,12 @@
 """CQBench tables (the paper's Tables 2–5, A.10, A.11) and radar charts (Figure 3), from the score files.
 
 Aggregation, as the authors' released code: per method × category the mean and the population std
-(ddof 0) over items; the by-method tables (2, 3) give the mean and std **across the category means**
-(why the paper's ± is small), the by-category tables (4, 5) the mean and std **across the MLLMs' means**
-of that category. Beyond the paper, every mean has a seeded 95% percentile bootstrap interval over items
+(ddof 0) over items; the by-method tables (2, 3) give the mean and population std **across the category
+means** (why the paper's ± is small), the by-category tables (4, 5) the mean and the **sample** std
+(ddof 1) **across the base MLLMs' means** of that category — the paper's Tables 4/5 ± reproduce with
+ddof 1 only (Beauty cosine 0.018, Video Games cosine 0.042, Beauty PSNR 0.232; tests recompute them
+from its Table A.10/A.11 figures) — over the MLLMs alone (kind ``model``): a GRPO adapter (kind
+``adapter``), the baselines and the controls are not averaged in. Beyond the paper, every mean has a seeded 95% percentile bootstrap interval over items
 (the same resampled items for every method of a task × category, so intervals are paired; across
 categories, items are resampled within each category), the per-item std is written too, and the
 missing completions are counted beside the means. FID (one value per method × category) has no
@@ -128,8 +131,9 @@ def _pooled_std(group: pl.DataFrame) -> float:
 
 
 def by_category(long: pl.DataFrame, replicates: dict, level: float = 0.95) -> pl.DataFrame:
-    """Tables 4/5: per task × category × metric, the mean and std across the MLLMs' means (kind model),
-    and the interval of the mean over models (paired items)."""
+    """Tables 4/5: per task × category × metric, the mean and the sample std (ddof 1, as the paper) across
+    the base MLLMs' means (kind ``model``; adapters, baselines and controls left out), and the interval
+    of the mean over models (paired items). One model: std NaN."""
     alpha = (1 - level) / 2
     rows = []
     models = long.filter(pl.col("kind") == "model")
@@ -143,7 +147,7 @@ def by_category(long: pl.DataFrame, replicates: dict, level: float = 0.95) -> pl
         rows.append({
             "task": task, "category": category, "metric": metric,
             "mean": float(finite.mean()) if finite.size else math.nan,
-            "std_models": float(finite.std()) if finite.size else math.nan,
+            "std_models": float(finite.std(ddof=1)) if finite.size > 1 else math.nan,
             "ci_low": low, "ci_high": high, "n_models": int(finite.size),
             "n_missing": int(group["n_missing"].sum()),
         })
@@ -235,7 +239,8 @@ def write_cq_tables(runs: list[dict], outputs: dict, bootstrap: dict, methods: l
                          _caption(task, encoders[task], pol, "by method: mean and std across categories", level, rules),
                          task)
         _write_by_category(categories_frame.filter(pl.col("task") == task), metrics, headers, outputs[by_cat_key],
-                           _caption(task, encoders[task], pol, "by category: mean and std across the MLLMs", level,
+                           _caption(task, encoders[task], pol, "by category: mean and sample std (ddof 1, as the "
+                                    "paper) across the base MLLMs (GRPO adapters, baselines and controls not averaged in)", level,
                                     rules), task)
         _write_full(_order(long.filter(pl.col("task") == task), methods), metrics, headers, outputs[full_key],
                     _caption(task, encoders[task], pol, "per method and category: mean and per-item std", level,
@@ -293,35 +298,49 @@ def _write_full(frame, metrics, headers, paths, caption, task):
                 md_rows=md_rows, tex_rows=tex_rows)
 
 
-def radar_scores(by_method_frame: pl.DataFrame, task: str, methods: list[str]) -> dict[str, dict[str, float]]:
-    """Each metric min-max normalised to [0, 1] across ``methods`` (1 = best; lower-is-better metrics
-    turned around; all methods equal → 1), per method. The sum is at most 4 (I→T) or 5 (T→I)."""
+def radar_scores(full_frame: pl.DataFrame, task: str, models: list[str],
+                 others: list[str] = ()) -> dict[str, dict[str, float]]:
+    """Figure 3 as the paper reads it: per method and category, the sum of its metrics each min-max
+    normalised to [0, 1] (1 = best; lower-is-better metrics turned around; all equal → 1), at most 4
+    (I→T) or 5 (T→I). The range of a metric is that of the base MLLMs' (``models``) method × category
+    means, so the paper's polygons do not move with what is added; ``others`` (GRPO adapters,
+    baselines: not in the paper) are placed on the same scale and may leave [0, 1] per metric.
+    ``full_frame``: the long per method × category table (A.10/A.11 CSV). Returns method → category →
+    summed score."""
     metrics = TASKS[task].metrics()
-    frame = by_method_frame.filter((pl.col("task") == task) & pl.col("method").is_in(methods))
-    table = {(r["method"], r["metric"]): r["mean"] for r in frame.iter_rows(named=True)}
-    out = {m: {} for m in methods if any((m, k) in table for k in metrics)}
+    frame = full_frame.filter(pl.col("task") == task)
+    table = {(r["method"], r["category"], r["metric"]): r["mean"] for r in frame.iter_rows(named=True)}
+    categories = list(dict.fromkeys(frame["category"].to_list()))
+    ranges = {}
     for metric in metrics:
-        values = np.array([table.get((m, metric), math.nan) for m in out], dtype=float)
+        values = np.array([table.get((m, c, metric), math.nan) for m in models for c in categories], dtype=float)
         finite = values[~np.isnan(values)]
-        low, high = (finite.min(), finite.max()) if finite.size else (math.nan, math.nan)
-        for method, value in zip(out, values):
-            if math.isnan(value):
-                score = 0.0
-            elif high == low:
-                score = 1.0
-            else:
-                score = (value - low) / (high - low)
-                if not METRICS[metric].higher_is_better:
-                    score = 1.0 - score
-            out[method][metric] = float(score)
+        ranges[metric] = (finite.min(), finite.max()) if finite.size else (math.nan, math.nan)
+    out = {}
+    for method in [*models, *others]:
+        if not any((method, c, k) in table for c in categories for k in metrics):
+            continue
+        out[method] = {}
+        for category in categories:
+            total = 0.0
+            for metric in metrics:
+                value, (low, high) = table.get((method, category, metric), math.nan), ranges[metric]
+                if value is None or math.isnan(value) or math.isnan(low):
+                    continue  # a missing value adds nothing
+                score = 1.0 if high == low else (value - low) / (high - low)
+                total += score if METRICS[metric].higher_is_better or high == low else 1.0 - score
+            out[method][category] = float(total)
     return out
 
 
-def write_radar(by_method_csv, task: str, methods: list[str], out_png, headers: dict | None = None) -> dict:
-    """Figure 3: one radar chart per task, one polygon per method (MLLMs and baselines), legend with the
-    summed normalised score (:func:`radar_scores`)."""
-    scores = radar_scores(pl.read_csv(by_method_csv), task, methods)
-    metrics = TASKS[task].metrics()
-    radar_chart(scores, metrics, [(headers or {}).get(m, m) for m in metrics],
-                f"CQBench {TASKS[task].label}: min-max normalised means (sum ≤ {len(metrics)})", out_png)
+def write_radar(full_csv, task: str, models: list[str], out_png, others: list[str] = ()) -> dict:
+    """Figure 3: one radar chart per task, a spoke per category, a polygon per MLLM (dashed: the methods
+    the paper does not have), the value its summed normalised score (:func:`radar_scores`)."""
+    scores = radar_scores(pl.read_csv(full_csv), task, models, others)
+    categories = list(dict.fromkeys(c for by_category in scores.values() for c in by_category))
+    limit = max([float(len(TASKS[task].metrics())), *[v for s in scores.values() for v in s.values()]])
+    radar_chart(scores, categories, [c.replace("_", " ") for c in categories],
+                f"CQBench {TASKS[task].label}: summed min-max normalised metrics per category "
+                f"(max {len(TASKS[task].metrics())}; scale of the MLLMs)", out_png, limit=limit,
+                dashed=[m for m in scores if m in set(others)])
     return scores

@@ -23,9 +23,11 @@ def save_png(fig, path) -> None:
     pyplot().close(fig)
 
 
-def radar_chart(series: dict[str, dict[str, float]], axes: list[str], labels: list[str], title: str, out_png) -> None:
-    """A radar chart of values in [0, 1]: one polygon per entry of ``series`` (name → axis → value) over
-    ``axes`` (labelled ``labels``), its legend entry the name and the sum of its values."""
+def radar_chart(series: dict[str, dict[str, float]], axes: list[str], labels: list[str], title: str, out_png,
+                limit: float = 1.0, dashed: list[str] = ()) -> None:
+    """A radar chart of values in [0, ``limit``]: one polygon per entry of ``series`` (name → axis →
+    value) over ``axes`` (labelled ``labels``); the entries named in ``dashed`` are drawn dashed and
+    marked ‡ (not in the paper) in the legend."""
     import numpy as np
 
     plt = pyplot()
@@ -33,12 +35,15 @@ def radar_chart(series: dict[str, dict[str, float]], axes: list[str], labels: li
     fig = plt.figure(figsize=(6, 6), dpi=100)
     ax = fig.add_subplot(projection="polar")
     for name, values in series.items():
-        points = [values[a] for a in axes]
-        ax.plot(angles + angles[:1], points + points[:1], linewidth=1.5, label=f"{name} ({sum(points):.2f})")
-        ax.fill(angles + angles[:1], points + points[:1], alpha=0.08)
+        points = [values.get(a, 0.0) for a in axes]
+        style = "--" if name in dashed else "-"
+        ax.plot(angles + angles[:1], points + points[:1], linestyle=style, linewidth=1.5,
+                label=name + (" ‡" if name in dashed else ""))
+        if name not in dashed:
+            ax.fill(angles + angles[:1], points + points[:1], alpha=0.08)
     ax.set_xticks(angles)
     ax.set_xticklabels(labels, fontsize=8)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, limit)
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=7)
     save_png(fig, out_png)

@@ -44,6 +44,44 @@ from mmpcbench.report.tables import fmt, latex_escape, write_table
 
 MAIN_METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20"]
 HEADERS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20": "N@20"}
+PAPER_KINDS = ("reference", "model")  # the rows the paper's RecBench tables have: ground truth and the MLLMs
+BEYOND = " ‡"  # marks a row or column the paper does not have
+
+
+def metric_names(frame: pl.DataFrame) -> list[str]:
+    """The top-k metrics of the result files as the paper orders them: Recall@k by k, then NDCG@k
+    (the runs' ``recbench.train.topk``, the paper's 5, 10, 20, 50)."""
+    names = {c.removesuffix("_mean") for c in frame.columns if "@" in c and c.endswith("_mean")
+             and not c.endswith("_gt_mean") and not c.endswith("_empty_mean")}
+    by_k = lambda name: (name.split("@")[0] != "recall", name.split("@")[0], int(name.split("@")[1]))
+    return sorted(names, key=by_k)
+
+
+def header_of(metric: str) -> str:
+    """R@k / N@k, as the paper heads its columns."""
+    name, k = metric.split("@")
+    return HEADERS.get(metric, f"{'R' if name == 'recall' else 'N' if name == 'ndcg' else name}@{k}")
+
+
+def best_two(values: dict) -> dict:
+    """The paper's marks: ``{key: "best" | "second"}`` for the highest and second-highest finite value."""
+    ranked = sorted(((v, k) for k, v in values.items() if v is not None and not math.isnan(v)), reverse=True)
+    return {key: mark for (_, key), mark in zip(ranked, ("best", "second"))}
+
+
+def marked(text: str, mark: str | None, latex: bool = False) -> str:
+    """Bold for the best, underlined (LaTeX) or italic (Markdown, which has no underline) for the second."""
+    if mark == "best":
+        return rf"\textbf{{{text}}}" if latex else f"**{text}**"
+    if mark == "second":
+        return rf"\underline{{{text}}}" if latex else f"_{text}_"
+    return text
+
+
+def relative_to_truth(best: float, truth: float) -> float:
+    """The paper's Rel. Diff.: the best MLLM's aggregate against ground truth's, in % (its Table 6:
+    0.0344 / 0.0346 − 1 = −0.58%)."""
+    return (best / truth - 1) * 100 if truth else math.nan
 
 
 def task_name(task: str) -> str:
@@ -179,8 +217,16 @@ def indistinguishable(frame: pl.DataFrame, rate: float, metric: str = "recall@20
                         & pl.col(f"{metric}_within_spread")).select("task", "category", "recommender")
 
 
-def _method_order(methods: list[str]) -> dict[str, int]:
-    return {m: i for i, m in enumerate([ORIGINAL, "popularity", *methods])}
+def _method_order(methods: list[str], kinds: dict[str, str] | None = None) -> dict[str, int]:
+    """Row order: ground truth, the MLLMs (the paper's rows), then what the paper does not have."""
+    kinds = kinds or {}
+    models = [m for m in methods if kinds.get(m) == "model"]
+    rest = [m for m in methods if m not in models]
+    return {m: i for i, m in enumerate([ORIGINAL, *models, "popularity", *rest])}
+
+
+def _kind(method: str, kinds: dict[str, str]) -> str:
+    return "reference" if method in (ORIGINAL, "popularity") else kinds.get(method, "imputation")
 
 
 def table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str, str]) -> pl.DataFrame:
@@ -188,25 +234,26 @@ def table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str
     at_rate = frame.filter(((pl.col("rate") == rate) & pl.col("task").is_not_null()))
     reference = frame.filter(pl.col("variant").is_in([ORIGINAL, "popularity"]))
     rows = []
-    order = _method_order(methods)
+    order = _method_order(methods, kinds)
+    metrics = metric_names(frame)
     for task in sorted(set(at_rate["task"]), key=["i2t", "t2i"].index):
         parts = [_versus_empty(reference, at_rate, task), at_rate.filter(pl.col("task") == task)]
         block = pl.concat(parts, how="diagonal_relaxed").group_by(["task", "method"], maintain_order=True).agg(
             pl.len().alias("n_cells"),
             pl.col("category").n_unique().alias("n_categories"),
-            *[pl.col(f"{m}_mean").mean().alias(m) for m in MAIN_METRICS],
-            *[pl.col(f"{m}_rel_diff").mean().alias(f"{m}_rel_diff") for m in MAIN_METRICS],
-            *[pl.col(f"{m}_within_spread").mean().alias(f"{m}_share_within_spread") for m in MAIN_METRICS],
+            *[pl.col(f"{m}_mean").mean().alias(m) for m in metrics],
+            *[pl.col(f"{m}_rel_diff").mean().alias(f"{m}_rel_diff") for m in metrics],
+            *[pl.col(f"{m}_within_spread").mean().alias(f"{m}_share_within_spread") for m in metrics],
             pl.col("recall@20_beats_empty").sum().alias("n_beats_empty"),
             pl.col("recall@20_beats_empty").is_not_null().sum().alias("n_versus_empty"),
         )
         rows.append(block)
     out = pl.concat(rows)
     return out.with_columns(
-        pl.col("method").replace_strict({**{m: kinds.get(m, "imputation") for m in methods},
-                                         ORIGINAL: "reference", "popularity": "reference"},
-                                        default="imputation").alias("kind"),
+        pl.col("method").map_elements(lambda m: _kind(m, kinds), return_dtype=pl.String).alias("kind"),
         pl.col("method").replace_strict(order, default=len(order)).alias("_order"),
+    ).with_columns(
+        ((pl.col("kind") == "model") | (pl.col("method") == ORIGINAL)).alias("in_paper"),
     ).sort(["task", "_order"]).drop("_order")
 
 
@@ -228,78 +275,115 @@ def _beats(row: dict) -> str:
     return f"{row['n_beats_empty']}/{row['n_versus_empty']}" if row["n_versus_empty"] else "—"
 
 
-def _rel(value) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.1f}%"
+def _rel(value, digits: int = 1) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.{digits}f}%"
 
 
 def write_table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: dict[str, str], paths: dict,
                  n_seeds: int, context: dict | None = None) -> pl.DataFrame:
+    """Table 6 as the paper has it — per task, ground truth and the MLLMs, every Recall@k and NDCG@k
+    averaged over categories and recommenders, the best MLLM bold and the second underlined per column,
+    and the Rel. Diff. row (:func:`relative_to_truth`) — then, marked ‡, what the paper does not have:
+    the other methods' rows, the mean of per-cell Δ% to ground truth and the *beats ∅* count."""
     table = table6(frame, rate, methods, kinds)
-    header = ["Task", "Method", *[HEADERS[m] for m in MAIN_METRICS], *[f"Δ {HEADERS[m]}" for m in MAIN_METRICS],
-              "beats ∅ (R@20)"]
-    rows_md, rows_tex = [], []
-    for r in table.iter_rows(named=True):
-        values = [fmt(r[m]) for m in MAIN_METRICS]
-        rels = [_rel(r[f"{m}_rel_diff"]) if r["method"] != ORIGINAL else "—" for m in MAIN_METRICS]
-        beats = _beats(r) if r["method"] != NO_INFORMATION else "—"
-        rows_md.append([r["task"], r["method"], *values, *rels, beats])
-        rows_tex.append([r["task"], latex_escape(r["method"]), *values, *[v.replace("%", r"\%") for v in rels], beats])
+    metrics = metric_names(frame)
+    header = ["Task", "Method", *[header_of(m) for m in metrics], f"Δ R@20{BEYOND}", f"beats ∅ (R@20){BEYOND}"]
+    rows_md, rows_tex, extra = [], [], []
+    for task in dict.fromkeys(table["task"].to_list()):
+        block = table.filter(pl.col("task") == task)
+        models = block.filter(pl.col("kind") == "model")
+        marks = {m: best_two(dict(zip(models["method"], models[m]))) for m in metrics}
+        truth = block.filter(pl.col("method") == ORIGINAL)
+        rel = {m: relative_to_truth(max(models[m]), truth[m][0]) if models.height and truth.height else math.nan
+               for m in metrics}
+        for r in [*block.filter(pl.col("in_paper")).iter_rows(named=True), None,
+                  *block.filter(~pl.col("in_paper")).iter_rows(named=True)]:
+            if r is None:  # the paper's Rel. Diff. row closes its rows
+                if not models.height:
+                    continue
+                cells = [_rel(rel[m], 2) for m in metrics]
+                rows_md.append([task, "Rel. Diff. (best MLLM)", *cells, "", ""])
+                rows_tex.append([task, "Rel. Diff. (best MLLM)", *[c.replace("%", r"\%") for c in cells], "", ""])
+                extra.append({"task": task, "method": "rel_diff_best_model", "kind": "rel_diff", "in_paper": True,
+                              **{m: rel[m] for m in metrics}})
+                continue
+            values = [fmt(r[m]) for m in metrics]
+            md = [marked(v, marks[m].get(r["method"])) for v, m in zip(values, metrics)]
+            tex = [marked(v, marks[m].get(r["method"]), latex=True) for v, m in zip(values, metrics)]
+            delta = _rel(r["recall@20_rel_diff"]) if r["method"] != ORIGINAL and "recall@20_rel_diff" in r else "—"
+            beats = _beats(r) if r["method"] != NO_INFORMATION else "—"
+            name = r["method"] + ("" if r["in_paper"] else BEYOND)
+            rows_md.append([task, name, *md, delta, beats])
+            rows_tex.append([task, latex_escape(name), *tex, delta.replace("%", r"\%"), beats])
     floor = ("beats ∅ = in how many category × recommender cells the method's Recall@20 is above the empty "
              "control's by more than the seed spread (a method that does not beat empty has shown nothing). "
              if NO_INFORMATION in set(methods) else "No empty control is configured: beats ∅ is not computed. ")
     caption = (f"RecBench at missing rate {rate}: test metrics at the best-validation epoch, mean over categories, "
-               f"recommenders and {n_seeds} seed(s); Δ = mean relative difference to the ground-truth features. "
-               "original = the items' own features (no completion); popularity = items ranked by train "
-               f"interactions (no features). {floor}" + runs_note(context or {})
+               f"recommenders and {n_seeds} seed(s). As the paper: ground truth (original = the items' own "
+               "features) and the MLLMs, the best MLLM in bold and the second underlined (Markdown: italic) per "
+               "column, and Rel. Diff. = the best MLLM's value against ground truth's (best / truth − 1). "
+               f"‡ = not in the paper: the other methods (popularity = items ranked by train interactions, no "
+               "features), Δ R@20 = the mean over category × recommender cells of the relative difference to "
+               f"ground truth, and {floor}" + runs_note(context or {})
                + zero_rows_note(context or {}, table["method"].to_list()))
-    write_table(table, paths, title="Table 6: RecBench overview", caption=caption, label="tab:recbench",
+    out = pl.concat([table, pl.DataFrame(extra, schema_overrides={m: pl.Float64 for m in metrics})],
+                    how="diagonal_relaxed") if extra else table
+    write_table(out, paths, title="Table 6: RecBench overview", caption=caption, label="tab:recbench",
                 header=header, md_rows=rows_md, tex_rows=rows_tex)
-    return table
+    return out
 
 
 def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate: float, methods: list[str],
-                          categories: list[str], name: str, paths: dict, context: dict | None = None) -> pl.DataFrame:
-    """Tables A.12–A.17: one recommender × task, methods × categories, Recall@20 and NDCG@20 per seed
-    mean ± std; ``≈`` marks a difference to ground truth within the seed spread, ``∅`` one to the
-    empty control within the seed spread."""
-    order = _method_order(methods)
+                          categories: list[str], name: str, paths: dict, context: dict | None = None,
+                          kinds: dict[str, str] | None = None) -> pl.DataFrame:
+    """Tables A.12–A.17: one recommender × task; per category, ground truth and the MLLMs (the paper's
+    rows, the best MLLM bold and the second underlined per column), then the methods the paper does not
+    have (‡); every Recall@k and NDCG@k, mean ± std over seeds; ``≈`` marks a difference to ground truth
+    within the seed spread, ``∅`` one to the empty control within the seed spread."""
+    kinds = kinds or {}
+    order = _method_order(methods, kinds)
+    metrics = metric_names(frame)
     block = frame.filter((pl.col("recommender") == recommender)
                          & (((pl.col("task") == task) & (pl.col("rate") == rate))
                             | pl.col("variant").is_in([ORIGINAL, "popularity"])))
     block = block.with_columns(pl.col("method").replace_strict(order, default=len(order)).alias("_order")).sort(
-        ["_order", "category"]).drop("_order")
+        ["category", "_order"]).drop("_order")
     blind = indistinguishable(frame, rate).filter((pl.col("recommender") == recommender) & (pl.col("task") == task))
     blind_categories = sorted(blind["category"].to_list())
-    header = ["Method"] + [f"{c} {HEADERS[m]}" for c in categories for m in ("recall@20", "ndcg@20")]
+    header = ["Category", "Method", *[header_of(m) for m in metrics]]
     rows_md, rows_tex = [], []
-    for method in dict.fromkeys(block["method"].to_list()):
-        by_cat = {r["category"]: r for r in block.filter(pl.col("method") == method).iter_rows(named=True)}
-        md, tex = [method], [latex_escape(method)]
-        for category in categories:
-            for metric in ("recall@20", "ndcg@20"):
-                r = by_cat.get(category)
-                if r is None:
-                    md.append("—"), tex.append("--")
-                    continue
+    for category in categories:
+        rows = list(block.filter(pl.col("category") == category).iter_rows(named=True))
+        models = {r["method"]: r for r in rows if kinds.get(r["method"]) == "model"}
+        marks = {m: best_two({k: r[f"{m}_mean"] for k, r in models.items()}) for m in metrics}
+        in_paper = [r for r in rows if r["method"] == ORIGINAL or r["method"] in models]
+        for r in in_paper + [r for r in rows if r not in in_paper]:
+            method = r["method"]
+            name_cell = method + ("" if r in in_paper else BEYOND)
+            md, tex = [category, name_cell], [latex_escape(category), latex_escape(name_cell)]
+            for metric in metrics:
                 mark = " ≈" if r[f"{metric}_within_spread"] and method not in (ORIGINAL, "popularity") else ""
                 floor = method != NO_INFORMATION and bool(r.get(f"{metric}_within_empty_spread"))
                 mark += " ∅" if floor else ""
                 std = r[f"{metric}_std"] if r["n_seeds"] > 1 else None
-                text = fmt(r[f"{metric}_mean"]) + ("" if std is None else f" ± {fmt(std)}")
+                best = marks[metric].get(method)
+                text = marked(fmt(r[f"{metric}_mean"]), best) + ("" if std is None else f" ± {fmt(std)}")
                 md.append(text + mark)
-                tex.append(f"${fmt(r[f'{metric}_mean'])}" + ("" if std is None else rf" \pm {fmt(std)}") + "$"
+                tex.append("$" + marked(fmt(r[f"{metric}_mean"]), best, latex=True)
+                           + ("" if std is None else rf" \pm {fmt(std)}") + "$"
                            + (r"$^{\approx}$" if "≈" in mark else "") + (r"$^{\emptyset}$" if floor else ""))
-        rows_md.append(md)
-        rows_tex.append(tex)
+            rows_md.append(md)
+            rows_tex.append(tex)
     verdict = ("On " + ", ".join(blind_categories) + " the shuffled control lies within the seed spread of ground "
                "truth: the benchmark cannot distinguish completions there.") if blind_categories else (
                "The shuffled control lies outside the seed spread of ground truth on every category.")
     floor = ("∅ = within the seed spread of the empty control (features that carry nothing): such a cell has "
              "shown nothing. " if NO_INFORMATION in set(methods) else "")
-    caption = (f"RecBench, {recommender}, {task_name(task)}, missing rate {rate}: test Recall@20 / NDCG@20, "
-               "mean ± std over seeds; ≈ = difference to ground truth within the seed spread "
-               f"(|Δ| ≤ √(std² + std_gt²)); {floor}{verdict} " + runs_note(context or {})
-               + zero_rows_note(context or {}, block["method"].to_list()))
+    caption = (f"RecBench, {recommender}, {task_name(task)}, missing rate {rate}: test metrics, mean ± std over "
+               "seeds. As the paper: per category, ground truth (original) and the MLLMs, the best MLLM in bold "
+               "and the second underlined (Markdown: italic) per column; ‡ = a method the paper does not have. "
+               f"≈ = difference to ground truth within the seed spread (|Δ| ≤ √(std² + std_gt²)); {floor}"
+               f"{verdict} " + runs_note(context or {}) + zero_rows_note(context or {}, block["method"].to_list()))
     title = f"Table {name}: RecBench {recommender} {task_name(task)}"
     table = block.with_columns(pl.lit(",".join(blind_categories)).alias("shuffled_indistinguishable_on"))
     write_table(table, paths, title=title, caption=caption, label=f"tab:recbench-{recommender.lower()}-{task}",
@@ -338,7 +422,8 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
                              constrained_layout=True)
     axes = axes[0]
     for ax, task, grid, within, floor in zip(axes, tasks, grids, dots, floors):
-        image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+        # as the paper: blue = degradation (Δ < 0), red = gain
+        image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
         for i in range(len(present)):
             for j in range(len(categories)):
                 if not np.isnan(grid[i, j]):
@@ -401,7 +486,7 @@ def write_recbench(results: list[tuple[str, str, str]], outputs: dict, rate: flo
                  context)
     for name, (recommender, task) in per_recommender_tables(recommenders, tasks).items():
         write_per_recommender(frame, recommender, task, rate, methods, categories, name.replace("table", ""),
-                              {k: outputs[f"{name}_{k}"] for k in ("csv", "md", "tex")}, context)
+                              {k: outputs[f"{name}_{k}"] for k in ("csv", "md", "tex")}, context, kinds)
     write_heatmap(frame, rate, methods, categories, outputs["heatmap"])
     write_rate_figure(frame, methods, outputs["rates"])
     return frame

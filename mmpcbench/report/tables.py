@@ -73,12 +73,30 @@ def latex(header: list[str], rows: list[list[str]], caption: str, label: str) ->
     return "\n".join(lines) + "\n"
 
 
-def frame_cells(frame: pl.DataFrame) -> tuple[list[list[str]], list[list[str]], list[str]]:
-    """Markdown and LaTeX cells of a plain frame (integers with thousands separators, text escaped for
-    LaTeX) and the Markdown alignment of its columns (numbers right)."""
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` rounded to ``digits`` significant digits, without an exponent (1234.5 → ``1,230``)."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    places = digits - 1 - math.floor(math.log10(abs(value)))
+    return f"{round(value, places):,.{max(0, places)}f}"
+
+
+def frame_cells(frame: pl.DataFrame, formats: dict | None = None) -> tuple[list[list[str]], list[list[str]], list[str]]:
+    """Markdown and LaTeX cells of a plain frame (integers with thousands separators, ``formats``: column →
+    a function of a value to its text, absent values (None, NaN) ``—``, text escaped for LaTeX) and the
+    Markdown alignment of its columns (numbers right)."""
+    formats = formats or {}
+
+    def text(column, value):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        if column in formats:
+            return formats[column](value)
+        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
     md_rows, tex_rows = [], []
     for row in frame.iter_rows():
-        cells = [f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row]
+        cells = [text(column, v) for column, v in zip(frame.columns, row)]
         md_rows.append(cells)
         tex_rows.append([latex_escape(c) for c in cells])
     align = ["---:" if frame.schema[c].is_numeric() else "---" for c in frame.columns]
@@ -88,14 +106,15 @@ def frame_cells(frame: pl.DataFrame) -> tuple[list[list[str]], list[list[str]], 
 def write_table(frame: pl.DataFrame, paths, *, title: str, label: str, caption: str = "",
                 header: list[str] | None = None, md_rows: list[list[str]] | None = None,
                 tex_rows: list[list[str]] | None = None, md_note: str = "",
-                csv_float_precision: int | None = 6) -> None:
+                csv_float_precision: int | None = 6, formats: dict | None = None) -> None:
     """The one writer of every result table: ``frame`` as CSV (the numbers), and as Markdown (under
     ``# title``, the caption and ``md_note``) and a LaTeX booktabs table (the caption, ``label``), each
-    written atomically to ``paths["csv"|"md"|"tex"]``. Without ``header``/rows the frame itself is shown."""
+    written atomically to ``paths["csv"|"md"|"tex"]``. Without ``header``/rows the frame itself is shown,
+    each column through ``formats`` (:func:`frame_cells`)."""
     align = None
     if header is None:
         header = list(frame.columns)
-        md_rows, tex_rows, align = frame_cells(frame)
+        md_rows, tex_rows, align = frame_cells(frame, formats)
     md_caption = f"{caption} {md_note}".strip()
     texts = {"md": markdown(header, md_rows, title, md_caption, align), "tex": latex(header, tex_rows, caption, label)}
     with atomic_path(paths["csv"]) as tmp:
