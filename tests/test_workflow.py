@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 import yaml
 
+from browser import chromium  # noqa: F401 (a fixture)
 from conftest import EXTENSION, REPO
 
 pytestmark = pytest.mark.e2e
@@ -411,10 +412,15 @@ def test_cq_scores_are_reproduced_when_recomputed(demo_run, tmp_path):
                            check_exact=False, rel_tol=0, abs_tol=1e-6)
 
 
-def test_report_holds_every_table_and_figure_with_captions(demo_run):
+@pytest.fixture(scope="module")
+def demo_report(demo_run):
     report = demo_run / "report.html"
     snakemake(demo_run, "--report", str(report), "--configfile", str(REPO / "demo/config.yaml"))
-    html = report.read_text(errors="replace")
+    return report
+
+
+def test_report_holds_every_table_and_figure_with_captions(demo_report):
+    html = demo_report.read_text(errors="replace")
     for name in ("table1_dataset_stats.md", "completion_parse_status.md", "table2_cq_i2t_by_method.md",
                  "table5_cq_t2i_by_category.md", "tableA11_cq_t2i_method_category.md", "figure3_cq_radar_t2i.png",
                  "table6_rec_overview.md", "tableA17_rec_freedom_t2i.md", "figure4_rec_heatmap.png",
@@ -422,6 +428,43 @@ def test_report_holds_every_table_and_figure_with_captions(demo_run):
                  "figureA5_grpo_rewards.png", "cost_ledger.md", "tableC1_calibration.md", "calibration.png"):
         assert name in html, name
     assert "min-max normalised" in html and "missing completions" in html
+    assert "gallery/Video_Games.html" in html
+
+
+def test_report_renders_in_a_real_browser_with_the_gallerys_images(demo_report, chromium, tmp_path_factory):
+    """From the page Chromium rendered (not the HTML source): every section of the report, each
+    category's gallery with every image loaded, and no console error. One screenshot is kept."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(chromium, 30)
+    chromium.get(demo_report.as_uri())
+    wait.until(lambda d: "RESULTS" in d.find_element(By.TAG_NAME, "body").text)
+    menu = chromium.find_element(By.TAG_NAME, "body").text
+    for section in ("Data", "Completion", "CQBench", "RecBench", "GRPO", "Calibration", "Cost", "Gallery"):
+        assert section in menu.splitlines(), section
+    chromium.find_element(By.XPATH, "//nav//*[normalize-space(text())='Gallery']").click()
+    wait.until(lambda d: "Video_Games" in d.find_element(By.TAG_NAME, "nav").text)
+    for index, category in enumerate(("Toys_and_Games", "Video_Games")):
+        chromium.find_elements(By.CSS_SELECTOR, "nav a[iconname='eye']")[index].click()
+        frame = wait.until(ready.presence_of_element_located((By.TAG_NAME, "iframe")))
+        chromium.switch_to.frame(frame)
+        wait.until(lambda d: d.execute_script("return document.readyState") == "complete"
+                   and d.find_elements(By.TAG_NAME, "h1"))
+        assert chromium.find_element(By.TAG_NAME, "h1").text == f"Gallery: {category}"
+        assert chromium.find_element(By.ID, "sample").is_displayed() and chromium.find_element(By.ID, "extremes")
+        images, loaded = chromium.execute_script(
+            "const all = Array.from(document.images);"
+            "return [all.length, all.filter(i => i.complete && i.naturalWidth > 0).length];")
+        assert images >= 6 * 11 and loaded == images, (category, images, loaded)
+        chromium.switch_to.default_content()
+    artefacts = tmp_path_factory.getbasetemp() / "artefacts"
+    artefacts.mkdir(exist_ok=True)
+    assert chromium.save_screenshot(str(artefacts / "report_gallery.png"))
+    print(f"screenshot: {artefacts / 'report_gallery.png'}")
+    errors = [entry for entry in chromium.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors
 
 
 def test_every_cqbench_metric_falls_with_the_corrupted_share_on_the_demo(demo_run):

@@ -4,8 +4,8 @@ Aggregation, as the authors' released code: per method × category the mean and 
 (ddof 0) over items; the by-method tables (2, 3) give the mean and population std **across the category
 means** (why the paper's ± is small), the by-category tables (4, 5) the mean and the **sample** std
 (ddof 1) **across the base MLLMs' means** of that category — the paper's Tables 4/5 ± reproduce with
-ddof 1 only (Beauty cosine 0.018, Video Games cosine 0.042, Beauty PSNR 0.232; tests recompute them
-from its Table A.10/A.11 figures) — over the MLLMs alone (kind ``model``): a GRPO adapter (kind
+ddof 1 only (Beauty cosine 0.018, Video Games cosine 0.042, Beauty PSNR 0.232; docs/report.md) — over
+the MLLMs alone (kind ``model``): a GRPO adapter (kind
 ``adapter``), the baselines and the controls are not averaged in. Beyond the paper, every mean has a seeded 95% percentile bootstrap interval over items
 (the same resampled items for every method of a task × category, so intervals are paired; across
 categories, items are resampled within each category), the per-item std is written too, and the
