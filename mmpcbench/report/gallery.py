@@ -29,6 +29,7 @@ import polars as pl
 from mmpcbench.families import METRICS, TASKS
 from mmpcbench.io import atomic_path
 from mmpcbench.metrics.pipeline import read_summary
+from mmpcbench.report.cqbench import metric_headers
 from mmpcbench.seeds import derive_seed
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,10 @@ def _number(value, digits: int) -> str:
 
 
 class _Page:
-    def __init__(self, category: str, settings: GallerySettings, headers: dict[str, dict[str, str]]):
-        self.category, self.settings, self.headers = category, settings, headers
+    """The HTML of a cell's parts; ``headers``: task → metric → column name (with its encoder)."""
+
+    def __init__(self, headers: dict[str, dict[str, str]]):
+        self.headers = headers
 
     def scores(self, task: str, row: dict | None) -> str:
         if not row:
@@ -161,13 +164,13 @@ def write_gallery(category: str, cq_items_path, data_root, results_root, methods
     originals = {r["parent_asin"]: r for r in cq.iter_rows(named=True)}
     chosen = sample_items(list(originals), settings.items, settings.seed, category)
     thumbs = Thumbnails(Path(thumbs_dir), settings.thumbnail_px)
-    headers = {task: {} for task in TASKS}
+    encoders = {task: {} for task in TASKS}  # what produced each model-based metric (its score summaries)
     for method in methods:
         for task, path in (("i2t", method.i2t_scores), ("t2i", method.t2i_scores)):
-            encoders = read_summary(Path(path).with_suffix(".json")).get("encoders", {}) if Path(
-                Path(path).with_suffix(".json")).exists() else {}
-            headers[task].update({m: METRICS[m].header(encoders) for m in TASKS[task].metrics()})
-    page = _Page(category, settings, headers)
+            summary = Path(path).with_suffix(".json")
+            encoders[task].update(read_summary(summary).get("encoders", {}) if summary.exists() else {})
+    headers = {task: metric_headers(task, encoders[task]) for task in TASKS}
+    page = _Page(headers)
     loaded = {m.name: {
         "titles": _by_asin(m.titles, ["text", "parse_status"]),
         "prompts": _by_asin(m.prompts, ["text", "parse_status"]),

@@ -42,9 +42,6 @@ from mmpcbench.families import RECOMMENDERS, TASKS
 from mmpcbench.report.figures import pyplot, save_png
 from mmpcbench.report.tables import fmt, latex_escape, write_table
 
-MAIN_METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20"]
-HEADERS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20": "N@20"}
-PAPER_KINDS = ("reference", "model")  # the rows the paper's RecBench tables have: ground truth and the MLLMs
 BEYOND = " ‡"  # marks a row or column the paper does not have
 
 
@@ -60,7 +57,7 @@ def metric_names(frame: pl.DataFrame) -> list[str]:
 def header_of(metric: str) -> str:
     """R@k / N@k, as the paper heads its columns."""
     name, k = metric.split("@")
-    return HEADERS.get(metric, f"{'R' if name == 'recall' else 'N' if name == 'ndcg' else name}@{k}")
+    return f"{'R' if name == 'recall' else 'N' if name == 'ndcg' else name}@{k}"
 
 
 def best_two(values: dict) -> dict:
@@ -296,17 +293,7 @@ def write_table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: di
         truth = block.filter(pl.col("method") == ORIGINAL)
         rel = {m: relative_to_truth(max(models[m]), truth[m][0]) if models.height and truth.height else math.nan
                for m in metrics}
-        for r in [*block.filter(pl.col("in_paper")).iter_rows(named=True), None,
-                  *block.filter(~pl.col("in_paper")).iter_rows(named=True)]:
-            if r is None:  # the paper's Rel. Diff. row closes its rows
-                if not models.height:
-                    continue
-                cells = [_rel(rel[m], 2) for m in metrics]
-                rows_md.append([task, "Rel. Diff. (best MLLM)", *cells, "", ""])
-                rows_tex.append([task, "Rel. Diff. (best MLLM)", *[c.replace("%", r"\%") for c in cells], "", ""])
-                extra.append({"task": task, "method": "rel_diff_best_model", "kind": "rel_diff", "in_paper": True,
-                              **{m: rel[m] for m in metrics}})
-                continue
+        def add(r: dict) -> None:
             values = [fmt(r[m]) for m in metrics]
             md = [marked(v, marks[m].get(r["method"])) for v, m in zip(values, metrics)]
             tex = [marked(v, marks[m].get(r["method"]), latex=True) for v, m in zip(values, metrics)]
@@ -315,6 +302,17 @@ def write_table6(frame: pl.DataFrame, rate: float, methods: list[str], kinds: di
             name = r["method"] + ("" if r["in_paper"] else BEYOND)
             rows_md.append([task, name, *md, delta, beats])
             rows_tex.append([task, latex_escape(name), *tex, delta.replace("%", r"\%"), beats])
+
+        for r in block.filter(pl.col("in_paper")).iter_rows(named=True):
+            add(r)
+        if models.height:  # the paper's Rel. Diff. row closes its rows
+            cells = [_rel(rel[m], 2) for m in metrics]
+            rows_md.append([task, "Rel. Diff. (best MLLM)", *cells, "", ""])
+            rows_tex.append([task, "Rel. Diff. (best MLLM)", *[c.replace("%", r"\%") for c in cells], "", ""])
+            extra.append({"task": task, "method": "rel_diff_best_model", "kind": "rel_diff", "in_paper": True,
+                          **{m: rel[m] for m in metrics}})
+        for r in block.filter(~pl.col("in_paper")).iter_rows(named=True):
+            add(r)
     floor = ("beats ∅ = in how many category × recommender cells the method's Recall@20 is above the empty "
              "control's by more than the seed spread (a method that does not beat empty has shown nothing). "
              if NO_INFORMATION in set(methods) else "No empty control is configured: beats ∅ is not computed. ")
@@ -434,7 +432,7 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
                       fontsize=7)
         ax.set_title(f"{task_name(task)}", fontsize=9)
     axes[0].set_yticks(range(len(present)), present, fontsize=7)
-    fig.colorbar(image, ax=axes, shrink=0.8, label=f"Δ% {HEADERS.get(metric, metric)} vs ground truth")
+    fig.colorbar(image, ax=axes, shrink=0.8, label=f"Δ% {header_of(metric)} vs ground truth")
     fig.suptitle(f"RecBench at missing rate {rate}: Δ% to ground truth, mean over recommenders\n"
                  "(• = within the seed spread of ground truth, ∅ = within that of the empty control, "
                  "for every recommender)", fontsize=9)
@@ -464,7 +462,7 @@ def write_rate_figure(frame: pl.DataFrame, methods: list[str], out_png) -> pl.Da
                     values = [truth[metric][0], *curve[metric].to_list()]
                     ax.plot(rates, values, marker="o", markersize=3, linewidth=1.2, label=method)
             ax.axhline(truth[metric][0], color="black", linestyle="--", linewidth=0.8)
-            ax.set_title(f"{task_name(task)}: {HEADERS[metric]}", fontsize=9)
+            ax.set_title(f"{task_name(task)}: {header_of(metric)}", fontsize=9)
             ax.set_xlabel("missing rate (share of items whose modality is replaced)", fontsize=8)
     axes[0, 1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.0 if len(tasks) > 1 else 0.5))
     fig.suptitle("RecBench: test metric against the missing rate (mean over categories and recommenders)", fontsize=10)
