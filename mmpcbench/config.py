@@ -85,8 +85,9 @@ def _check_models(config: dict) -> None:
 
 
 def _resolve_adapters(config: dict) -> None:
-    """A GRPO adapter entry (``base``, ``adapter: grpo``) takes every setting of its base entry that it
-    does not set itself; its base must be a registry entry of its own (named if not)."""
+    """An entry over a base (a GRPO adapter, ``base`` + ``adapter: grpo``; or the base served, ``base`` +
+    ``engine``) takes every setting of its base entry that it does not set itself; its base must be a
+    registry entry of its own (named if not)."""
     registry = config.get("models", {})
     for name, entry in registry.items():
         if "base" not in entry:
@@ -165,6 +166,10 @@ def _check_members(config: dict) -> None:
     for name, entry in config.get("models", {}).items():
         if "family" in entry:
             named.append((families.MLLM_FAMILIES, f"models.{name}.family", [entry["family"]]))
+        if "engine" in entry:
+            named.append((families.ENGINES, f"models.{name}.engine", [entry["engine"]]))
+        if "serve" in entry:
+            named.append((families.SERVERS, f"models.{name}.serve", [entry["serve"]]))
     for registry, where, names in named:
         if registry.unknown(names):
             raise ConfigError(f"config key '{where}': {registry.unknown_message(names)}")
@@ -172,6 +177,42 @@ def _check_members(config: dict) -> None:
         family = families.MLLM_FAMILIES[entry["family"]] if "family" in entry else None
         if family and entry.get("dtype") in family.refused_dtypes:
             raise ConfigError(f"config key 'models.{name}.dtype': {family.refused_dtypes[entry['dtype']]}")
+        _check_engine(name, entry)
+
+
+# the keys that only the openai engine reads
+SERVED_KEYS = ("serve", "serve_executable", "serve_args", "startup_timeout_s", "stop_timeout_s", "max_model_len",
+               "base_url", "served_model", "api_key_env", "concurrency", "timeout_s", "retries", "backoff_s",
+               "backoff_max_s", "image_max_pixels", "image_format")
+
+
+def _check_engine(name: str, entry: dict) -> None:
+    """A served entry names its endpoint (``base_url``) or the server its job starts (``serve``), not
+    both; it is not a GRPO adapter; the in-process engine takes none of the served keys."""
+    where = f"config key 'models.{name}"
+    if entry.get("engine", "transformers") != "openai":
+        stray = [key for key in SERVED_KEYS if key in entry]
+        if stray:
+            raise ConfigError(f"{where}': {stray} are settings of a served entry (engine: openai), not of engine "
+                              f"{entry.get('engine', 'transformers')!r}")
+        return
+    if entry.get("adapter"):
+        raise ConfigError(f"{where}.engine': a GRPO adapter completes in-process; serve its base instead")
+    if bool(entry.get("serve")) == bool(entry.get("base_url")):
+        raise ConfigError(f"{where}': a served entry needs either base_url (an endpoint that is already running) or "
+                          f"serve (a server its job starts: {sorted(families.SERVERS)}), not "
+                          f"{'both' if entry.get('serve') else 'neither'}")
+    if not entry.get("serve"):
+        for key in ("serve_executable", "serve_args", "startup_timeout_s", "max_model_len"):
+            if key in entry:
+                raise ConfigError(f"{where}.{key}': only an entry whose job starts its server (serve) takes it")
+    generation = entry.get("generation", {})
+    from mmpcbench.completion.served import REQUEST_FIELDS  # no torch: served.py imports PIL and httpx only lazily
+
+    unknown = sorted(set(generation) - set(REQUEST_FIELDS) - {"do_sample"})
+    if unknown:
+        raise ConfigError(f"{where}.generation': {unknown} have no chat-completion request field; known: "
+                          f"{sorted(REQUEST_FIELDS) + ['do_sample']}")
 
 
 def _check_categories(config: dict) -> None:

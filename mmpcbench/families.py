@@ -1,5 +1,6 @@
 """Every family of the pipeline, declared once: tasks, CQBench metrics, recommenders, imputations,
-text and image encoder families, MLLM families, and the paper's CQBench and GRPO tables.
+text and image encoder families, MLLM families, MLLM engines and model servers, and the paper's CQBench
+and GRPO tables.
 
 A member is a small frozen record that names its implementation as ``"module:attribute"`` (imported
 only when it is used, so that reading a family — config validation, the rules, the tables — never
@@ -242,12 +243,55 @@ class MLLMFamily:
     refused_dtypes: Mapping[str, str] = field(default_factory=dict)
     model_class: str = "transformers:AutoModelForImageTextToText"
     processor_class: str = "transformers:AutoProcessor"
+    # a served engine sends a cover of at most this many pixels (downscaled, aspect kept): the most the
+    # family's processor keeps (Qwen2.5-VL: max_pixels; Gemma-3: its 896 x 896 input)
+    max_image_pixels: int = 12_845_056
 
 
 MLLM_FAMILIES: Registry[MLLMFamily] = Registry("MLLM family")
 MLLM_FAMILIES.add(MLLMFamily("qwen2_5_vl", dtype="float16"))
-MLLM_FAMILIES.add(MLLMFamily("gemma3", dtype="bfloat16",
+MLLM_FAMILIES.add(MLLMFamily("gemma3", dtype="bfloat16", max_image_pixels=896 * 896,
                              refused_dtypes={"float16": "Gemma-3 must run in bfloat16 (float16 gives empty or NaN output)"}))
+
+
+# --- MLLM engines and model servers ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Engine:
+    """How a registry entry's answers are made (the entry's ``engine``; default ``transformers``).
+
+    ``open(entry, loaded=None, server_log=None)`` is a context manager that yields an answerer, an
+    object with ``answer(conversations, max_new_tokens, seed) -> [(raw, input tokens, output tokens, status)]``
+    (status None for an answer; else why the item got none, counted); it is entered only when some shard
+    is to be made, and leaving it frees what it holds (a model, a server). ``settings(request, entry)``
+    is what the answers depend on: a shard made with other settings is redone (:mod:`mmpcbench.units`)."""
+
+    name: str
+    open: str | Callable
+    settings: str | Callable
+
+
+ENGINES: Registry[Engine] = Registry("MLLM engine")
+ENGINES.add(Engine("transformers", open="mmpcbench.completion.mllm:in_process",
+                   settings="mmpcbench.completion.mllm:in_process_settings"))
+ENGINES.add(Engine("openai", open="mmpcbench.completion.served:served",
+                   settings="mmpcbench.completion.served:served_settings"))
+
+
+@dataclass(frozen=True)
+class Server:
+    """A model server that a job of a served entry (``serve: <name>``) starts inside its own allocation
+    and stops when done: ``command(entry, host, port) -> argv``; ``health``, the path that answers 200
+    once the model is ready to serve."""
+
+    name: str
+    command: str | Callable
+    health: str = "/health"
+
+
+SERVERS: Registry[Server] = Registry("model server")
+SERVERS.add(Server("transformers", "mmpcbench.completion.servers:transformers_command"))
+SERVERS.add(Server("vllm", "mmpcbench.completion.servers:vllm_command"))
 
 
 # --- tables --------------------------------------------------------------------------------------------

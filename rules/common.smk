@@ -158,19 +158,22 @@ def completion_request(wildcards):
 
 
 def model_entry(wildcards):
-    """The registry entry of ``{model}``; a GRPO adapter entry gets the path of its task's adapter."""
-    entry = config["models"][wildcards.model]
+    """The registry entry of ``{model}``, with its name (for messages); a GRPO adapter entry gets the
+    path of its task's adapter."""
+    entry = {**config["models"][wildcards.model], "name": wildcards.model}
     if entry.get("adapter") == "grpo":
         return {**entry, "adapter_path": grpo_adapter(wildcards.task, entry["base"])}
     return entry
 
 
 def model_files(wildcards):
-    """A model the pipeline builds (tiny demo models, GRPO adapters) is an input file; a hub id is not."""
+    """A model the pipeline builds (tiny demo models, GRPO adapters) is an input file; a hub id is not.
+    An entry over a base (an adapter, or the base served) needs the base's built weights."""
     entry = config["models"][wildcards.model]
     files = []
     if entry.get("adapter") == "grpo":
         files.append(grpo_adapter(wildcards.task, entry["base"]))
+    if "base" in entry:
         entry = config["models"][entry["base"]]
     return files + ([entry["model"]] if entry.get("build_tiny") else [])
 

@@ -18,6 +18,7 @@ rule complete_mllm:
     resources:
         **job_resources("models"),
     log:
+        # a served entry's server (serve:) logs beside the job: <log stem>.server.log
         P.log("complete", "{task}", "{category}", "{model}"),
     conda:
         "../envs/mllm.yaml"

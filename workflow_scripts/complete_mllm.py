@@ -14,4 +14,5 @@ complete_with_model(
     rec_items_path=snakemake.input.rec_items,
     data_root=snakemake.params.data_root,
     out_path=snakemake.output[0],
+    server_log=Path(snakemake.log[0]).with_suffix(".server.log"),  # a served entry's server, beside the job's log
 )

@@ -22,6 +22,7 @@ A registry entry (``config.models[name]``)::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import shutil
@@ -35,7 +36,7 @@ from tqdm import tqdm
 
 from mmpcbench.completion.answers import completion_text, encodable, parse_answer
 from mmpcbench.cost import count, loading
-from mmpcbench.families import MLLM_FAMILIES, TASKS, resolve
+from mmpcbench.families import ENGINES, MLLM_FAMILIES, TASKS, resolve
 from mmpcbench.io import sha256_file, write_parquet
 from mmpcbench.models import offline_hint, torch_dtype
 from mmpcbench.seeds import derive_seed
@@ -51,6 +52,11 @@ RESULT_SCHEMA = {
 # was not sent to the model)
 SHARD_SCHEMA = {"parent_asin": pl.String, "raw": pl.String, "unusable": pl.String, "n_input_tokens": pl.Int64,
                 "n_output_tokens": pl.Int64}
+
+
+# a served engine asked for an item's answer and none came (retries spent on errors or on bodies that are
+# not chat completions; :mod:`mmpcbench.completion.served` logs each with its HTTP status)
+NO_ANSWER = "no_answer"
 
 
 class MLLMError(RuntimeError):
@@ -184,8 +190,34 @@ class CompletionRequest:
     seed: int = 0
 
 
+class InProcess:
+    """The ``transformers`` engine's answerer: the entry's model in this process, batched generate."""
+
+    def __init__(self, entry: dict, loaded):
+        self.entry, (self.model, self.processor) = entry, loaded
+
+    def answer(self, conversations: list[list[dict]], max_new_tokens: int, seed: int = 0) -> list[tuple]:
+        # sampling (when the entry samples) draws from torch's generator, seeded per shard by complete_items
+        outputs = _generate_adaptive(self.model, self.processor, conversations, max_new_tokens,
+                                     self.entry.get("generation", {}), self.entry.get("batch_size", 8))
+        return [(raw, n_in, n_out, None) for raw, n_in, n_out in outputs]
+
+
+@contextlib.contextmanager
+def in_process(entry: dict, loaded=None, server_log=None):
+    """The ``transformers`` engine (:data:`mmpcbench.families.ENGINES`): load the entry's model (or use
+    ``loaded``, a ``(model, processor)`` pair) and answer with :func:`generate`."""
+    yield InProcess(entry, loaded if loaded is not None else load_mllm(entry))
+    _free_cache()
+
+
+def engine_of(entry: dict):
+    """The entry's engine (``engine``; default ``transformers``, in this process)."""
+    return ENGINES[entry.get("engine", "transformers")]
+
+
 def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame, data_root: str | Path,
-                   out_path: str | Path, model_and_processor=None) -> pl.DataFrame:
+                   out_path: str | Path, model_and_processor=None, server_log: str | Path | None = None) -> pl.DataFrame:
     """Complete every item (``parent_asin, text, image_path``; covers under ``data_root``) with the
     model of ``entry``; write the result table to ``out_path``.
 
@@ -198,7 +230,9 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
     (each named in the log, with the reason). A shard's stamp (:func:`shard_settings`,
     :func:`shard_inputs`) holds everything its raw answers depend on. The answers are parsed, and the
     failure policy applied, when the shards are joined, so a change of either reuses every shard. The
-    model is loaded only if some shard is to be made. Each row: ``parent_asin, raw, text, parse_status,
+    entry's engine (:data:`mmpcbench.families.ENGINES`: the model in this process, or a served endpoint,
+    :mod:`mmpcbench.completion.served`, whose server's log goes to ``server_log``) is opened only if some
+    shard is to be made. Each row: ``parent_asin, raw, text, parse_status,
     n_input_tokens, n_output_tokens`` (``text`` after the failure policy). Wall times go to the log, not
     to the table, so that two clean runs write the same bytes.
     """
@@ -207,30 +241,34 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
     shard_dir = out_path.with_name(out_path.name + ".shards")
     shard_dir.mkdir(parents=True, exist_ok=True)
     n_shards = max(1, math.ceil(items.height / request.shard_size))
+    engine = engine_of(entry)
     ledger = Ledger(shard_dir, shard_settings(request, entry))
-    loaded = model_and_processor
     started, done_items, done_tokens = time.time(), 0, 0
     names = [f"shard-{index:05d}-of-{n_shards:05d}.parquet" for index in range(n_shards)]
     for stale in set(p.name for p in shard_dir.glob("shard-*.parquet")) - set(names):
         (shard_dir / stale).unlink()  # another shard count: not this run's
-    for index in tqdm(range(n_shards), desc=f"{request.task} shards", unit="shard", mininterval=10):
-        shard = items.slice(index * request.shard_size, request.shard_size)
-        inputs = shard_inputs(request.task, shard, data_root)
-        if ledger.kept(names[index], inputs):
-            continue
-        if loaded is None:
-            loaded = load_mllm(entry)
-        _seed_everything(request.seed, index)  # sampling (when configured) is reproducible per shard
-        rows = _complete_shard(request, entry, loaded, shard, data_root)
-        write_parquet(pl.DataFrame(rows, schema=SHARD_SCHEMA), shard_dir / names[index])
-        ledger.record({names[index]: inputs})
-        tokens = sum(row["n_output_tokens"] for row in rows)
-        done_items += shard.height
-        done_tokens += tokens
-        count(items=shard.height, tokens=tokens)
-        elapsed = max(time.time() - started, 1e-9)
-        log.info("shard %d/%d: %.2f items/s, %.1f tokens/s", index + 1, n_shards, done_items / elapsed,
-                 done_tokens / elapsed)
+    with contextlib.ExitStack() as opened:
+        answerer = None
+        for index in tqdm(range(n_shards), desc=f"{request.task} shards", unit="shard", mininterval=10):
+            shard = items.slice(index * request.shard_size, request.shard_size)
+            inputs = shard_inputs(request.task, shard, data_root)
+            if ledger.kept(names[index], inputs):
+                continue
+            if answerer is None:
+                answerer = opened.enter_context(
+                    resolve(engine.open)(entry, loaded=model_and_processor, server_log=server_log))
+                started = time.time()
+            _seed_everything(request.seed, index)  # sampling (when configured) is reproducible per shard
+            rows = _complete_shard(request, entry, answerer, shard, data_root, derive_seed(request.seed, index))
+            write_parquet(pl.DataFrame(rows, schema=SHARD_SCHEMA), shard_dir / names[index])
+            ledger.record({names[index]: inputs})
+            tokens = sum(row["n_output_tokens"] for row in rows)
+            done_items += shard.height
+            done_tokens += tokens
+            count(items=shard.height, tokens=tokens)
+            elapsed = max(time.time() - started, 1e-9)
+            log.info("shard %d/%d: %.2f items/s, %.1f tokens/s", index + 1, n_shards, done_items / elapsed,
+                     done_tokens / elapsed)
     frame = _parsed(request, pl.concat([pl.read_parquet(shard_dir / name) for name in names]))
     if not frame["parent_asin"].equals(items["parent_asin"]):
         raise MLLMError(f"{shard_dir}: the shards do not cover the items; delete the folder and run again")
@@ -243,11 +281,16 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
 
 
 def shard_settings(request: CompletionRequest, entry: dict) -> dict:
-    """What a shard's raw answers depend on besides its items: the prompt, the task, the shard size and
-    seed, and of the model entry its weights (hub id and revision, or a local folder's
-    :func:`folder_fingerprint`), family, dtype, quantisation, the task's ``max_new_tokens``, the
-    generation settings, the batch size (padding can change a batch's answers) and a GRPO adapter's
-    files. Not the answer key or the failure policy: they are applied when the shards are joined."""
+    """What a shard's raw answers depend on besides its items: the entry's engine's ``settings``."""
+    return resolve(engine_of(entry).settings)(request, entry)
+
+
+def in_process_settings(request: CompletionRequest, entry: dict) -> dict:
+    """The ``transformers`` engine's shard stamp: the prompt, the task, the shard size and seed, and of
+    the model entry its weights (hub id and revision, or a local folder's :func:`folder_fingerprint`),
+    family, dtype, quantisation, the task's ``max_new_tokens``, the generation settings, the batch size
+    (padding can change a batch's answers) and a GRPO adapter's files. Not the answer key or the failure
+    policy: they are applied when the shards are joined."""
     adapter = entry.get("adapter_path")
     return {"task": request.task, "prompt": request.prompt, "shard_size": request.shard_size, "seed": request.seed,
             "model": entry["model"], "revision": entry.get("revision"), "model_files": folder_fingerprint(entry["model"]),
@@ -281,8 +324,9 @@ def _parsed(request: CompletionRequest, shards: pl.DataFrame) -> pl.DataFrame:
             value, status = None, row["unusable"]
         else:
             value, status = parse_answer(row["raw"], request.answer_key)
-        rows.append({"parent_asin": row["parent_asin"], "raw": row["raw"],
-                     "text": completion_text(row["raw"], value, status, request.failure_policy),
+        # no answer came at all: a missing completion (metrics.missing_policy decides), never scored as text
+        text = None if status == NO_ANSWER else completion_text(row["raw"], value, status, request.failure_policy)
+        rows.append({"parent_asin": row["parent_asin"], "raw": row["raw"], "text": text,
                      "parse_status": status, "n_input_tokens": row["n_input_tokens"],
                      "n_output_tokens": row["n_output_tokens"]})
     return pl.DataFrame(rows, schema=RESULT_SCHEMA)
@@ -308,13 +352,13 @@ def _conversations(request: CompletionRequest, shard: pl.DataFrame, data_root) -
     return conversations, unusable
 
 
-def _complete_shard(request: CompletionRequest, entry: dict, loaded, shard: pl.DataFrame, data_root) -> list[dict]:
-    """Generate the answers of one shard (batched, halving on out-of-memory): its rows (SHARD_SCHEMA)."""
-    model, processor = loaded
+def _complete_shard(request: CompletionRequest, entry: dict, answerer, shard: pl.DataFrame, data_root,
+                    seed: int = 0) -> list[dict]:
+    """The answers of one shard from the engine's answerer: its rows (SHARD_SCHEMA). An item the engine
+    got no answer for (a served engine's ``no_answer``) is a row with that status, never an answer."""
     conversations, unusable = _conversations(request, shard, data_root)
     tick = time.time()
-    outputs = iter(_generate_adaptive(model, processor, conversations, entry["max_new_tokens"][request.task],
-                                      entry.get("generation", {}), entry.get("batch_size", 8)))
+    outputs = iter(answerer.answer(conversations, entry["max_new_tokens"][request.task], seed))
     log.info("%d answers generated in %.2f s", len(conversations), time.time() - tick)
     rows = []
     for asin in shard["parent_asin"]:
@@ -322,7 +366,11 @@ def _complete_shard(request: CompletionRequest, entry: dict, loaded, shard: pl.D
             rows.append({"parent_asin": asin, "raw": "", "unusable": unusable[asin].split(":")[0],
                          "n_input_tokens": 0, "n_output_tokens": 0})
             continue
-        raw, n_in, n_out = next(outputs)
+        raw, n_in, n_out, status = next(outputs)
+        if status is not None:  # asked, but no answer came (logged by the engine, with the reason)
+            rows.append({"parent_asin": asin, "raw": "", "unusable": status, "n_input_tokens": n_in,
+                         "n_output_tokens": n_out})
+            continue
         if encodable(raw) != raw:  # lone surrogates (a served engine's broken Unicode): replaced, logged
             log.warning("%s: the answer holds lone surrogates; each is written as U+FFFD", asin)
             raw = encodable(raw)

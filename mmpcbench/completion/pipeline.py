@@ -68,13 +68,16 @@ def embed_items(rec_items_path, modality: str, spec: dict, data_root, out_path) 
     return frame
 
 
-def complete_with_model(*, task: str, entry: dict, request: dict, rec_items_path, data_root, out_path) -> pl.DataFrame:
+def complete_with_model(*, task: str, entry: dict, request: dict, rec_items_path, data_root, out_path,
+                        server_log=None) -> pl.DataFrame:
     """I→T or T→I for every rec item of a category with one MLLM; ``request``: the task's ``prompt``,
-    ``answer_key``, ``failure_policy``, ``shard_size`` and ``seed`` (:func:`task_request`)."""
+    ``answer_key``, ``failure_policy``, ``shard_size`` and ``seed`` (:func:`task_request`); ``server_log``:
+    where a served entry's server (``serve``) logs."""
     from mmpcbench.completion.mllm import CompletionRequest, complete_items
 
     items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"])
-    return complete_items(CompletionRequest(task=task, **request), entry, items, data_root, out_path)
+    return complete_items(CompletionRequest(task=task, **request), entry, items, data_root, out_path,
+                          server_log=server_log)
 
 
 def task_request(completion: dict, task: str) -> dict:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-STATUSES = ("ok", "repaired", "missing_key", "not_json", "empty", "image_error", "empty_input")
+# the answer parser's statuses, then an item not sent to the model, then one a served engine got no answer for
+STATUSES = ("ok", "repaired", "missing_key", "not_json", "empty", "image_error", "empty_input", "no_answer")
 
 
 def parse_status_table(completions: list[tuple[str, str, str, str]]) -> pl.DataFrame:
