@@ -102,6 +102,18 @@ def _resolve_adapters(config: dict) -> None:
         registry[name] = resolved
 
 
+def model_kind(config: dict, name: str) -> str:
+    """How a completion model's rows are read in the tables: ``model`` (a model of its own: Tables 4/5,
+    Figure 3's polygons and Table 6's best MLLM are over these alone), ``adapter`` (a GRPO adapter of a
+    base) or ``variant`` (an entry over a ``base`` that is itself among the completion models — the same
+    weights run another way, e.g. served: shown, marked ‡, never averaged in, or the base would count
+    twice)."""
+    entry = config["models"][name]
+    if entry.get("adapter") == "grpo":
+        return "adapter"
+    return "variant" if entry.get("base") in config["completion"]["models"] else "model"
+
+
 def adapter_entries(config: dict) -> dict[str, dict]:
     """The registry's GRPO adapter entries among the completion models: name -> entry."""
     return {name: config["models"][name] for name in config["completion"]["models"]

@@ -11,7 +11,7 @@ from mmpcbench.completion.controls import TRUTH
 from mmpcbench.completion.degraded import severity_of
 from mmpcbench.completion.methods import borrowing_method
 from mmpcbench.completion.pipeline import task_request
-from mmpcbench.config import adapter_entries, validate_config, selection_for
+from mmpcbench.config import adapter_entries, model_kind, validate_config, selection_for
 from mmpcbench.data.fetch import as_url, local_path
 from mmpcbench.features.build import ORIGINAL
 from mmpcbench.grpo.pipeline import job_settings
@@ -36,8 +36,9 @@ MLLM_RUNS = [(model, category, task) for model in MODELS for category in CATEGOR
 TINY_MODELS = {name: entry for name, entry in config["models"].items() if entry.get("build_tiny")}
 # every completion method, in table order, and its kind (rows of the CQBench / RecBench tables)
 METHOD_KIND = {
-    # a GRPO adapter is set apart from the MLLMs: Tables 4/5 and Figure 3 are over the base MLLMs alone
-    **{model: "adapter" if config["models"][model].get("adapter") == "grpo" else "model" for model in MODELS},
+    # GRPO adapters and variants (a base run another way) are set apart: Tables 4/5, Figure 3 and Table 6's
+    # best MLLM are over the base MLLMs alone (mmpcbench.config.model_kind)
+    **{model: model_kind(config, model) for model in MODELS},
     **{name: "baseline" for name in config["completion"]["baselines"]},
     **{name: "control" for name in CONTROLS},
 }
@@ -57,6 +58,12 @@ CQ_TABLES = families.tables_of("cqbench")
 # calibration (mmpcbench.report.calibration): the ground truth and graded corruptions among the controls
 CALIBRATION = TRUTH in CONTROLS and any(severity_of(name) for name in CONTROLS)
 CALIBRATION_TABLE = families.tables_of("calibration")["calibration"]
+
+# The longest chain of a category: its paintings -> T→I embeddings -> features -> RecBench training (the
+# demo's longest job). Ahead of the scoring jobs, which nothing but the reports waits on, when both are
+# ready: on the demo the last category's chain otherwise waited behind scoring and left a core idle at
+# the end (docs/benchmarks.md; the completions at this priority too measured no better).
+REC_CHAIN_PRIORITY = 2
 
 # how work is cut into jobs: one per method or variant, or one per category (config one_job_per_category)
 PER_CATEGORY = config.get("one_job_per_category", False)
@@ -157,12 +164,26 @@ def completion_request(wildcards):
     return task_request(config["completion"], wildcards.task)
 
 
-def model_entry(wildcards):
-    """The registry entry of ``{model}``, with its name (for messages); a GRPO adapter entry gets the
-    path of its task's adapter."""
-    entry = {**config["models"][wildcards.model], "name": wildcards.model}
+def completion_units(wildcards):
+    """Per task of a completion job, in its output order: the task, the model's registry entry with its
+    name (for messages; a GRPO adapter entry with the path of that task's adapter) and the task's prompt,
+    answer key, failure policy, shard size and seed — only what the job uses."""
+    return [{"task": task, "entry": model_entry(wildcards.model, task), "request": task_request(config["completion"], task)}
+            for task in units(wildcards, "task", TASKS)]
+
+
+def diffusion_units(wildcards):
+    """Per model of a painting job, in its output order: the T→I completions, the folder painted into
+    and the manifest."""
+    return [{"completions": P.completion("t2i", wildcards.category, model),
+             "out_dir": P.paintings(wildcards.category, model), "manifest": P.manifest(wildcards.category, model)}
+            for model in units(wildcards, "model", MODELS)]
+
+
+def model_entry(model, task):
+    entry = {**config["models"][model], "name": model}
     if entry.get("adapter") == "grpo":
-        return {**entry, "adapter_path": grpo_adapter(wildcards.task, entry["base"])}
+        return {**entry, "adapter_path": grpo_adapter(task, entry["base"])}
     return entry
 
 
@@ -172,7 +193,7 @@ def model_files(wildcards):
     entry = config["models"][wildcards.model]
     files = []
     if entry.get("adapter") == "grpo":
-        files.append(grpo_adapter(wildcards.task, entry["base"]))
+        files += [grpo_adapter(task, entry["base"]) for task in units(wildcards, "task", TASKS)]
     if "base" in entry:
         entry = config["models"][entry["base"]]
     return files + ([entry["model"]] if entry.get("build_tiny") else [])

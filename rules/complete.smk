@@ -4,43 +4,52 @@
 # the inputs it reads (method_input in common.smk).
 
 
+# One job per task, or (one_job_per_category) one per model and category doing both tasks: the model is
+# loaded, or its server started, once.
 rule complete_mllm:
     input:
         rec_items=P.interim("{category}", "rec_items.parquet"),
         model=model_files,
     output:
-        P.completion("{task}", "{category}", "{model}"),
+        per_job(P.completion("{task}", "{category}", "{model}"), task=TASKS),
     params:
-        entry=model_entry,
-        request=completion_request,
+        units=completion_units,
         data_root=rec_items_root,
     threads: job_threads("models")
     resources:
         **job_resources("models"),
     log:
         # a served entry's server (serve:) logs beside the job: <log stem>.server.log
-        P.log("complete", "{task}", "{category}", "{model}"),
+        P.log("complete", "{category}", "{model}") if PER_CATEGORY else P.log("complete", "{task}", "{category}", "{model}"),
     conda:
         "../envs/mllm.yaml"
     script:
         "../workflow_scripts/complete_mllm.py"
 
 
+# One job per model and category, or (one_job_per_category) one per category painting every model's
+# prompts with the pipeline loaded once.
 rule diffuse:
+    priority: REC_CHAIN_PRIORITY
     input:
-        completions=P.completion("t2i", "{category}", "{model}"),
+        completions=per_job(P.completion("t2i", "{category}", "{model}"), model=MODELS),
         pipeline=diffusion_files,
     output:
-        manifest=P.manifest("{category}", "{model}"),
+        manifests=per_job(P.manifest("{category}", "{model}"), model=MODELS),
     params:
+        units=diffusion_units,
         settings=config["diffusion"],
-        folder=P.paintings("{category}", "{model}"),
-        results_root=root_from("manifest", "generated_images/{category}/{model}/manifest.parquet"),
+        results_root=root_from("manifests", "generated_images/{category}/{model}/manifest.parquet", model=MODELS[0]),
     threads: job_threads("diffusion")
     resources:
         **job_resources("diffusion"),
+    # on a cluster, the model's completion group (slurm/config.yaml); the group of a category's job
+    # painting every model is its own
+    group:
+        lambda wildcards: f"mllm_{wildcards.model}_{wildcards.category}" if "model" in wildcards.keys()
+        else f"paint_{wildcards.category}"
     log:
-        P.log("diffuse", "{category}", "{model}"),
+        P.log("diffuse", "{category}") if PER_CATEGORY else P.log("diffuse", "{category}", "{model}"),
     conda:
         "../envs/diffusion.yaml"
     script:

@@ -4,6 +4,7 @@
 
 
 rule embed_completion:
+    priority: REC_CHAIN_PRIORITY
     input:
         completions=completion_of,
         truth=truth_embeddings_of,
@@ -25,6 +26,7 @@ rule embed_completion:
 
 
 rule features:
+    priority: REC_CHAIN_PRIORITY
     input:
         unpack(variant_inputs),
     output:

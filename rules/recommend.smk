@@ -4,6 +4,7 @@
 
 
 rule train_recommender:
+    priority: REC_CHAIN_PRIORITY
     input:
         inter=P.inter("{category}"),
         item_map=P.rec("{category}", "i_id_mapping.csv"),

@@ -3,7 +3,7 @@ import copy
 import pytest
 import yaml
 
-from mmpcbench.config import ConfigError, load_config, selection_for, validate_config
+from mmpcbench.config import ConfigError, load_config, model_kind, selection_for, validate_config
 from conftest import REPO
 
 
@@ -228,3 +228,53 @@ def test_the_grpo_schedule_in_prompts_per_step_and_passes():
     assert planned_steps(for_task(per_task, "i2t"), 4050) == 2025 and planned_steps(for_task(per_task, "t2i"), 4050) == 102
     assert prompts_per_step({"num_generations": 4, "trainer": {"per_device_train_batch_size": 4,
                                                                "gradient_accumulation_steps": 3}}) == 3
+
+
+SERVED = {"engine": "openai", "model": "Qwen/Qwen2.5-VL-7B-Instruct", "family": "qwen2_5_vl",
+          "max_new_tokens": {"i2t": 8, "t2i": 8}, "resources": {"gpu": 1, "mem_mb": 1000, "runtime": 10}}
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({}, r"'models.served': a served entry needs either base_url .* or serve .*not neither"),
+    ({"base_url": "http://h:1/v1", "serve": "vllm"}, r"not both"),
+    ({"serve": "sglang"}, r"'models.served.serve': unknown model server 'sglang'; known: \['transformers', 'vllm'\]"),
+    ({"engine": "grpc", "base_url": "http://h:1/v1"}, r"'models.served.engine': unknown MLLM engine 'grpc'; known: "
+                                                      r"\['openai', 'transformers'\]"),
+    ({"base_url": "http://h:1/v1", "max_model_len": 4096}, r"'models.served.max_model_len': only an entry whose job "
+                                                           r"starts its server"),
+    ({"base_url": "http://h:1/v1", "generation": {"num_beams": 4}}, r"'models.served.generation': \['num_beams'\] "
+                                                                    r"have no chat-completion request field"),
+    ({"base_url": "ftp://h/v1"}, r"'models.served.base_url': 'ftp://h/v1' does not match"),
+    ({"engine": "transformers", "base_url": "http://h:1/v1"}, r"\['base_url'\] are settings of a served entry"),
+])
+def test_a_served_entry_is_checked(paper_config, entry, message):
+    config = copy.deepcopy(paper_config)
+    config["models"]["served"] = {**SERVED, **entry}
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config)
+
+
+def test_a_served_entry_over_a_base_takes_its_settings(paper_config):
+    config = copy.deepcopy(paper_config)
+    config["models"]["served"] = {"base": "qwen2.5-vl-7b", "engine": "openai", "serve": "vllm", "quantization": "none"}
+    config["models"]["endpoint"] = {**SERVED, "base_url": "https://api.example.com/v1", "api_key_env": "MY_KEY"}
+    validate_config(config)
+    served = config["models"]["served"]
+    assert served["model"] == "Qwen/Qwen2.5-VL-7B-Instruct" and served["quantization"] == "none"
+    assert served["max_new_tokens"] == {"i2t": 128, "t2i": 256}
+    config["models"]["served-adapter"] = {"base": "qwen2.5-vl-7b", "adapter": "grpo", "engine": "openai", "serve": "vllm"}
+    with pytest.raises(ConfigError, match="'models.served-adapter.engine': a GRPO adapter completes in-process"):
+        validate_config(config)
+
+
+def test_a_served_variant_of_a_listed_base_is_set_apart_from_the_models(paper_config):
+    """A model's rows are averaged into Tables 4/5 and Table 6's best MLLM only if it is a model of its own:
+    an entry over a base that is itself listed (the same weights, served) would count that base twice."""
+    config = copy.deepcopy(paper_config)
+    config["models"]["served"] = {"base": "qwen2.5-vl-7b", "engine": "openai", "serve": "vllm"}
+    config["models"]["qwen2.5-vl-7b-grpo"] = {"base": "qwen2.5-vl-7b", "adapter": "grpo"}
+    config["completion"]["models"] = ["qwen2.5-vl-7b", "served", "qwen2.5-vl-7b-grpo"]
+    validate_config(config)
+    assert [model_kind(config, name) for name in config["completion"]["models"]] == ["model", "variant", "adapter"]
+    config["completion"]["models"] = ["served"]  # the only run of those weights: a model
+    assert model_kind(config, "served") == "model"

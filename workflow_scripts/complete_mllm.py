@@ -1,4 +1,5 @@
-"""Rule complete_mllm: I→T or T→I for every rec item of a category with one MLLM of the registry."""
+"""Rule complete_mllm: I→T and/or T→I for every rec item of a category with one MLLM of the registry
+(one task per job, or both with one job per category)."""
 import sys
 from pathlib import Path
 
@@ -8,11 +9,9 @@ from mmpcbench.stage import start_stage
 
 start_stage(snakemake, threads=True)
 complete_with_model(
-    task=snakemake.wildcards.task,
-    entry=snakemake.params.entry,
-    request=snakemake.params.request,
+    units=snakemake.params.units,
     rec_items_path=snakemake.input.rec_items,
     data_root=snakemake.params.data_root,
-    out_path=snakemake.output[0],
+    out_paths=list(snakemake.output),
     server_log=Path(snakemake.log[0]).with_suffix(".server.log"),  # a served entry's server, beside the job's log
 )

@@ -1,4 +1,5 @@
-"""Rule diffuse: paint one model's T→I prompts for one category with the configured SD3 pipeline."""
+"""Rule diffuse: paint the T→I prompts of one model (or, one job per category, of every model) for one
+category with the configured SD3 pipeline."""
 import sys
 from pathlib import Path
 
@@ -8,9 +9,7 @@ from mmpcbench.stage import start_stage
 
 start_stage(snakemake, threads=True)
 diffuse_completions(
-    completions_path=snakemake.input.completions,
+    units=snakemake.params.units,
     settings=snakemake.params.settings,
-    out_dir=snakemake.params.folder,
     out_root=snakemake.params.results_root,
-    manifest_path=snakemake.output.manifest,
 )

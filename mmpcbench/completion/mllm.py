@@ -216,8 +216,40 @@ def engine_of(entry: dict):
     return ENGINES[entry.get("engine", "transformers")]
 
 
+class Engines:
+    """The engine a job holds open, opened lazily: :meth:`answerer` opens an entry's engine (loads its
+    model, starts its server) on first use and keeps it for the job's next task of the same entry; another
+    entry (a GRPO adapter's other task) closes it first. A job that completes both tasks (one job per
+    category) so loads its model, or starts its server, once. ``loaded``: a ``(model, processor)`` pair
+    already in memory (in-process entries); ``server_log``: where a served entry's server logs."""
+
+    def __init__(self, loaded=None, server_log: str | Path | None = None):
+        self.loaded, self.server_log = loaded, server_log
+        self.stack, self.key, self.current = contextlib.ExitStack(), None, None
+
+    def __enter__(self) -> "Engines":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.stack.close()
+        self.key = self.current = None
+
+    def answerer(self, entry: dict):
+        key = repr(sorted(entry.items()))
+        if key != self.key:
+            self.close()
+            self.current = self.stack.enter_context(
+                resolve(engine_of(entry).open)(entry, loaded=self.loaded, server_log=self.server_log))
+            self.key = key
+        return self.current
+
+
 def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame, data_root: str | Path,
-                   out_path: str | Path, model_and_processor=None, server_log: str | Path | None = None) -> pl.DataFrame:
+                   out_path: str | Path, model_and_processor=None, server_log: str | Path | None = None,
+                   engines: Engines | None = None) -> pl.DataFrame:
     """Complete every item (``parent_asin, text, image_path``; covers under ``data_root``) with the
     model of ``entry``; write the result table to ``out_path``.
 
@@ -232,7 +264,8 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
     failure policy applied, when the shards are joined, so a change of either reuses every shard. The
     entry's engine (:data:`mmpcbench.families.ENGINES`: the model in this process, or a served endpoint,
     :mod:`mmpcbench.completion.served`, whose server's log goes to ``server_log``) is opened only if some
-    shard is to be made. Each row: ``parent_asin, raw, text, parse_status,
+    shard is to be made — from ``engines`` (:class:`Engines`) when the job passes the one it holds open
+    for its tasks. Each row: ``parent_asin, raw, text, parse_status,
     n_input_tokens, n_output_tokens`` (``text`` after the failure policy). Wall times go to the log, not
     to the table, so that two clean runs write the same bytes.
     """
@@ -241,13 +274,14 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
     shard_dir = out_path.with_name(out_path.name + ".shards")
     shard_dir.mkdir(parents=True, exist_ok=True)
     n_shards = max(1, math.ceil(items.height / request.shard_size))
-    engine = engine_of(entry)
     ledger = Ledger(shard_dir, shard_settings(request, entry))
     started, done_items, done_tokens = time.time(), 0, 0
     names = [f"shard-{index:05d}-of-{n_shards:05d}.parquet" for index in range(n_shards)]
     for stale in set(p.name for p in shard_dir.glob("shard-*.parquet")) - set(names):
         (shard_dir / stale).unlink()  # another shard count: not this run's
     with contextlib.ExitStack() as opened:
+        if engines is None:
+            engines = opened.enter_context(Engines(model_and_processor, server_log))
         answerer = None
         for index in tqdm(range(n_shards), desc=f"{request.task} shards", unit="shard", mininterval=10):
             shard = items.slice(index * request.shard_size, request.shard_size)
@@ -255,8 +289,7 @@ def complete_items(request: CompletionRequest, entry: dict, items: pl.DataFrame,
             if ledger.kept(names[index], inputs):
                 continue
             if answerer is None:
-                answerer = opened.enter_context(
-                    resolve(engine.open)(entry, loaded=model_and_processor, server_log=server_log))
+                answerer = engines.answerer(entry)
                 started = time.time()
             _seed_everything(request.seed, index)  # sampling (when configured) is reproducible per shard
             rows = _complete_shard(request, entry, answerer, shard, data_root, derive_seed(request.seed, index))

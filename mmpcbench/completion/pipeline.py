@@ -68,16 +68,20 @@ def embed_items(rec_items_path, modality: str, spec: dict, data_root, out_path) 
     return frame
 
 
-def complete_with_model(*, task: str, entry: dict, request: dict, rec_items_path, data_root, out_path,
-                        server_log=None) -> pl.DataFrame:
-    """I→T or T→I for every rec item of a category with one MLLM; ``request``: the task's ``prompt``,
-    ``answer_key``, ``failure_policy``, ``shard_size`` and ``seed`` (:func:`task_request`); ``server_log``:
-    where a served entry's server (``serve``) logs."""
-    from mmpcbench.completion.mllm import CompletionRequest, complete_items
+def complete_with_model(*, units: list[dict], rec_items_path, data_root, out_paths, server_log=None) -> None:
+    """Complete every rec item of a category with one MLLM, for each unit of the job (one task, or both
+    with one job per category): ``{"task", "entry", "request"}`` — the registry entry (a GRPO adapter's
+    is its task's) and the task's ``prompt``, ``answer_key``, ``failure_policy``, ``shard_size`` and
+    ``seed`` (:func:`task_request`) — written to ``out_paths`` in order. The engine is opened once for the
+    job (:class:`mmpcbench.completion.mllm.Engines`: a model loaded, a server started — logging to
+    ``server_log`` — only if some shard is to be made) and kept for its next task."""
+    from mmpcbench.completion.mllm import CompletionRequest, Engines, complete_items
 
     items = pl.read_parquet(rec_items_path, columns=["parent_asin", "text", "image_path"])
-    return complete_items(CompletionRequest(task=task, **request), entry, items, data_root, out_path,
-                          server_log=server_log)
+    with Engines(server_log=server_log) as engines:
+        for unit, out_path in zip(units, out_paths, strict=True):
+            complete_items(CompletionRequest(task=unit["task"], **unit["request"]), unit["entry"], items, data_root,
+                           out_path, engines=engines)
 
 
 def task_request(completion: dict, task: str) -> dict:

@@ -8,7 +8,9 @@ own log beside the job's log (``<job log>.server.log``). Each job starts its own
 the jobs of a SLURM group (``mllm_{model}_{category}``) as separate processes with no set-up or
 tear-down shared between them, so a server started once for the group would have no owner to stop it
 when the group's last job ends, fails or is cancelled; a server per job starts in seconds to minutes
-(vLLM loads the weights each time, which is the price of a clean lifetime).
+(vLLM loads the weights each time, which is the price of a clean lifetime). A job that completes both
+tasks (``one_job_per_category``) starts one server for both
+(:class:`mmpcbench.completion.mllm.Engines`).
 
 The server is the job's child: it runs in its own process group (so that stopping it stops its worker
 processes too), and on Linux it receives SIGTERM when the job's process dies, even by SIGKILL (SLURM

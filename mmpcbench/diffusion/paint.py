@@ -85,9 +85,12 @@ def paint(pipeline, prompts: list[str], seeds: list[int], settings: dict) -> lis
 
 def paint_prompts(
     completions: pl.DataFrame, settings: dict, out_dir: str | Path, out_root: str | Path, pipeline=None,
+    load=None,
 ) -> pl.DataFrame:
     """Paint every parsed prompt of ``completions`` (``parent_asin, raw, text, parse_status``) into
-    ``out_dir/{parent_asin}.png``; return the manifest (one row per item, in ``parent_asin`` order)."""
+    ``out_dir/{parent_asin}.png``; return the manifest (one row per item, in ``parent_asin`` order).
+    ``pipeline``: one already loaded; else ``load()`` (default :func:`load_pipeline`) is called, only if
+    something is to be painted."""
     out, out_root = Path(out_dir), Path(out_root)
     out.mkdir(parents=True, exist_ok=True)
     policy = settings.get("on_failed_prompt", "skip")
@@ -111,7 +114,7 @@ def paint_prompts(
     log.info("%d items: %d to paint, %d already painted, %d without a prompt", len(rows), len(todo),
              sum(r["image_path"] is not None for r in rows) - len(todo), sum(r["image_path"] is None for r in rows))
     if todo:
-        pipeline = pipeline or load_pipeline(settings)
+        pipeline = pipeline or (load() if load else load_pipeline(settings))
         batch_size = settings.get("batch_size", 4)
         started = time.time()
         for start in tqdm(range(0, len(todo), batch_size), desc="paint", unit="batch", mininterval=10):
@@ -127,9 +130,15 @@ def paint_prompts(
     return pl.DataFrame(rows, schema=IMAGE_SCHEMA)
 
 
-def diffuse_completions(completions_path, settings: dict, out_dir, out_root, manifest_path) -> pl.DataFrame:
-    """The ``diffuse`` rule: paint a model's T→I prompts and write the manifest."""
-    completions = pl.read_parquet(completions_path, columns=["parent_asin", "raw", "text", "parse_status"])
-    manifest = paint_prompts(completions, settings, out_dir, out_root)
-    write_parquet(manifest, manifest_path)
-    return manifest
+def diffuse_completions(units: list[dict], settings: dict, out_root) -> None:
+    """The ``diffuse`` rule: for each unit (one model's T→I prompts: ``completions``, the ``out_dir`` it
+    paints into and its ``manifest``; one unit a job, or every model of a category with one job per
+    category) paint the prompts and write the manifest. The pipeline is loaded once for the job, and
+    only if something is to be painted (:func:`mmpcbench.models.shared`)."""
+    from mmpcbench.models import shared
+
+    for unit in units:
+        completions = pl.read_parquet(unit["completions"], columns=["parent_asin", "raw", "text", "parse_status"])
+        manifest = paint_prompts(completions, settings, unit["out_dir"], out_root,
+                                 load=lambda: shared(load_pipeline, settings))
+        write_parquet(manifest, unit["manifest"])
