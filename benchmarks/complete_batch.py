@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import polars as pl
+from synthetic_items import PROMPTS, model_or_tiny, synthetic_items
 
 
 def main() -> None:
@@ -34,28 +34,15 @@ def main() -> None:
     args = parser.parse_args()
 
     from mmpcbench.completion.mllm import CompletionRequest, complete_items, load_mllm
-    from mmpcbench.demo import draw_cover
-    from mmpcbench.demo.catalogue import COLOURS, MATERIALS, PATTERNS
 
     work = Path(tempfile.mkdtemp(prefix="complete-bench-"))
-    model = args.model
-    if model is None:
-        from mmpcbench.demo.tiny_models import TINY_BUILDERS
-
-        model = str(TINY_BUILDERS[args.family](work / "model"))
-    rows = []
-    for k in range(args.items):
-        colour, pattern, material = list(COLOURS)[k % 8], PATTERNS[k % 4], list(MATERIALS)[k % 5]
-        draw_cover(k % 6, colour, pattern, material).save(work / f"B{k:05d}.png")
-        rows.append({"parent_asin": f"B{k:05d}", "text": f"{colour} {material} mug, {pattern}",
-                     "image_path": f"B{k:05d}.png"})
-    items = pl.DataFrame(rows)
+    model = model_or_tiny(args.model, args.family, work)
+    items = synthetic_items(work, args.items)
     entry = {"model": model, "family": args.family, "quantization": args.quantization, "dtype": args.dtype,
              "max_new_tokens": {"i2t": args.max_new_tokens, "t2i": args.max_new_tokens},
              "generation": {"do_sample": False}}
     loaded = load_mllm(entry)
-    prompt = 'Write the product title as JSON {"title": "..."}.' if args.task == "i2t" else \
-        'Product: "{text}". Write an image prompt as JSON {"prompt": "..."}.'
+    prompt = PROMPTS[args.task]
     # warm-up (first-call overheads), not timed
     complete_items(CompletionRequest(args.task, prompt, "title", shard_size=2), {**entry, "batch_size": 2},
                    items.head(2), work, work / "warm.parquet", model_and_processor=loaded)

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import polars as pl
+from synthetic_items import PROMPTS, model_or_tiny, synthetic_items
 
 
 def main() -> None:
@@ -42,22 +42,10 @@ def main() -> None:
 
     from mmpcbench.completion.mllm import CompletionRequest, complete_items
     from mmpcbench.completion.servers import running
-    from mmpcbench.demo import draw_cover
-    from mmpcbench.demo.vocabulary import COLOURS, MATERIALS, PATTERNS
 
     work = Path(tempfile.mkdtemp(prefix="engines-bench-"))
-    model = args.model
-    if model is None:
-        from mmpcbench.demo.tiny_models import TINY_BUILDERS
-
-        model = str(TINY_BUILDERS[args.family](work / "model"))
-    rows = []
-    for k in range(args.items):
-        colour, pattern, material = list(COLOURS)[k % 8], PATTERNS[k % 4], list(MATERIALS)[k % 5]
-        draw_cover(k % 6, colour, pattern, material).save(work / f"B{k:05d}.png")
-        rows.append({"parent_asin": f"B{k:05d}", "text": f"{colour} {material} mug, {pattern}",
-                     "image_path": f"B{k:05d}.png"})
-    items = pl.DataFrame(rows)
+    model = model_or_tiny(args.model, args.family, work)
+    items = synthetic_items(work, args.items)
     base = {"model": model, "family": args.family, "dtype": args.dtype, "batch_size": args.batch_size,
             "max_new_tokens": {"i2t": args.max_new_tokens, "t2i": args.max_new_tokens},
             "generation": {"do_sample": False}}
@@ -67,8 +55,7 @@ def main() -> None:
     if args.vllm:
         engines["vllm serve"] = {**base, "quantization": "none", "engine": "openai", "serve": "vllm",
                                  "serve_executable": args.vllm, "concurrency": args.concurrency, "name": "bench-vllm"}
-    prompt = 'Write the product title as JSON {"title": "..."}.' if args.task == "i2t" else \
-        'Product: "{text}". Write an image prompt as JSON {"prompt": "..."}.'
+    prompt = PROMPTS[args.task]
 
     results = {}
     for name, entry in engines.items():

@@ -96,11 +96,11 @@ def plan_with_a_new_model(demo_run, tmp_path, *args, **overrides):
     result = snakemake(demo_run, "-n", "all", *args, "--configfile", str(REPO / "demo/config.yaml"),
                        str(tmp_path / "more.yaml"))
     planned, rule = [], None
-    for line in result.stdout.splitlines():
-        if line.startswith(("rule ", "localrule ")):
+    for line in result.stdout.splitlines():  # a job of a group is printed indented under "Group job ..."
+        if line.lstrip().startswith(("rule ", "localrule ")):
             rule = line.split()[1].rstrip(":")
             planned.append([rule, ""])
-        elif line.startswith("    wildcards:") and planned:
+        elif line.lstrip().startswith("wildcards:") and planned:
             planned[-1][1] = line
     counts = {}
     for rule, _ in planned:
@@ -123,8 +123,10 @@ def test_adding_a_model_plans_its_own_jobs_and_the_reports_only(demo_run, tmp_pa
 
 def test_adding_a_model_with_one_job_per_category_reruns_its_categories_jobs(demo_run, tmp_path):
     planned, counts = plan_with_a_new_model(demo_run, tmp_path)
-    # and the GRPO report, which reads the scores and I→T embeddings of the adapter and its base
-    per_category = {"score_text", "score_image", "embed_completion", "features", "train_recommender", "grpo_report"}
+    # and the GRPO report, which reads the scores and I→T embeddings of the adapter and its base; the
+    # painting job of a category reruns, and paints only the new model's prompts (the others' are kept)
+    per_category = {"diffuse", "score_text", "score_image", "embed_completion", "features", "train_recommender",
+                    "grpo_report"}
     others = [(rule, wildcards) for rule, wildcards in planned
               if rule not in REPORTS | per_category and "tiny-gemma-3-copy" not in wildcards]
     assert not others, others  # the borrowing completions are not redone
