@@ -173,10 +173,8 @@ def completion_units(wildcards):
 
 
 def diffusion_units(wildcards):
-    """Per model of a painting job, in its output order: the T→I completions, the folder painted into
-    and the manifest."""
-    return [{"completions": P.completion("t2i", wildcards.category, model),
-             "out_dir": P.paintings(wildcards.category, model), "manifest": P.manifest(wildcards.category, model)}
+    """Per model of a painting job, in its output order: the T→I completions and the folder painted into."""
+    return [{"completions": P.completion("t2i", wildcards.category, model), "out_dir": P.paintings(wildcards.category, model)}
             for model in units(wildcards, "model", MODELS)]
 
 

@@ -43,13 +43,12 @@ rule diffuse:
     threads: job_threads("diffusion")
     resources:
         **job_resources("diffusion"),
-    # on a cluster, the model's completion group (slurm/config.yaml); the group of a category's job
-    # painting every model is its own
+    # on a cluster, the model's completion group (slurm/config.yaml); a category's job painting every
+    # model has a group of its own
     group:
-        lambda wildcards: f"mllm_{wildcards.model}_{wildcards.category}" if "model" in wildcards.keys()
-        else f"paint_{wildcards.category}"
+        "paint_{category}" if PER_CATEGORY else "mllm_{model}_{category}"
     log:
-        P.log("diffuse", "{category}") if PER_CATEGORY else P.log("diffuse", "{category}", "{model}"),
+        job_log("diffuse", "{category}", unit="{model}"),
     conda:
         "../envs/diffusion.yaml"
     script:

@@ -90,7 +90,8 @@ rule cqbench_radar:
         ),
     params:
         # the paper's polygons: the base MLLMs, who set each metric's range; dashed on their scale, the
-        # GRPO adapters, the variants (a base run another way, e.g. served) and the baselines (the controls bound the scale in the tables instead)
+        # GRPO adapters, the variants (a base run another way, e.g. served) and the baselines (the controls
+        # bound the scale in the tables instead)
         models=[method for method in METHODS if METHOD_KIND[method] == "model"],
         others=[method for method in METHODS if METHOD_KIND[method] in ("adapter", "variant", "baseline")],
     log:

@@ -12,4 +12,5 @@ diffuse_completions(
     units=snakemake.params.units,
     settings=snakemake.params.settings,
     out_root=snakemake.params.results_root,
+    manifest_paths=list(snakemake.output.manifests),
 )

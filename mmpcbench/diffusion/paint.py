@@ -130,15 +130,15 @@ def paint_prompts(
     return pl.DataFrame(rows, schema=IMAGE_SCHEMA)
 
 
-def diffuse_completions(units: list[dict], settings: dict, out_root) -> None:
-    """The ``diffuse`` rule: for each unit (one model's T→I prompts: ``completions``, the ``out_dir`` it
-    paints into and its ``manifest``; one unit a job, or every model of a category with one job per
-    category) paint the prompts and write the manifest. The pipeline is loaded once for the job, and
-    only if something is to be painted (:func:`mmpcbench.models.shared`)."""
+def diffuse_completions(units: list[dict], settings: dict, out_root, manifest_paths) -> None:
+    """The ``diffuse`` rule: for each unit (one model's T→I prompts: ``completions`` and the ``out_dir`` it
+    paints into; one unit a job, or every model of a category with one job per category) paint the
+    prompts and write the manifest to ``manifest_paths``, in order. The pipeline is loaded once for the
+    job, and only if something is to be painted (:func:`mmpcbench.models.shared`)."""
     from mmpcbench.models import shared
 
-    for unit in units:
+    for unit, manifest_path in zip(units, manifest_paths, strict=True):
         completions = pl.read_parquet(unit["completions"], columns=["parent_asin", "raw", "text", "parse_status"])
         manifest = paint_prompts(completions, settings, unit["out_dir"], out_root,
                                  load=lambda: shared(load_pipeline, settings))
-        write_parquet(manifest, unit["manifest"])
+        write_parquet(manifest, manifest_path)
