@@ -103,6 +103,10 @@ class Layout:
     def figure(self, stem) -> str:
         return f"{self.results}/figures/{stem}.png"
 
+    def figure_data(self, stem) -> str:
+        """The numbers a figure draws, beside it (its source data: what a reader or a test checks)."""
+        return f"{self.results}/figures/{stem}.csv"
+
     def log(self, *parts) -> str:
         """A job's log: ``logs/<rule>/<wildcards...>.log``."""
         return f"{self.logs}/{'/'.join(str(p) for p in parts)}.log"

@@ -307,7 +307,8 @@ def cq_table_outputs():
 
 
 def cq_figure_outputs():
-    return [P.figure(f"figure3_cq_radar_{task}") for task in TASKS]
+    return [path for task in TASKS for path in (P.figure(f"figure3_cq_radar_{task}"),
+                                                P.figure_data(f"figure3_cq_radar_{task}"))]
 
 
 def completion_of(wildcards):
@@ -380,7 +381,7 @@ def rec_table_outputs():
 
 
 def rec_figure_outputs():
-    return [P.figure("figure4_rec_heatmap"), P.figure("rec_missing_rate")]
+    return [P.figure("figure4_rec_heatmap"), P.figure_data("figure4_rec_heatmap"), P.figure("rec_missing_rate")]
 
 
 # --- GRPO: the adapters among the completion models, and what their report compares ----------------

@@ -88,6 +88,8 @@ rule cqbench_radar:
             category="CQBench",
             labels={"figure": "Figure 3 (T→I)"},
         ),
+        i2t_data=P.figure_data("figure3_cq_radar_i2t"),
+        t2i_data=P.figure_data("figure3_cq_radar_t2i"),
     params:
         # the paper's polygons: the base MLLMs, who set each metric's range; dashed on their scale, the
         # GRPO adapters, the variants (a base run another way, e.g. served) and the baselines (the controls
@@ -124,6 +126,7 @@ rule recbench_report:
             P.figure("figure4_rec_heatmap"), caption="../report/rec_heatmap.rst", category="RecBench",
             labels={"figure": "Figure 4"},
         ),
+        heatmap_data=P.figure_data("figure4_rec_heatmap"),
         rates=report(
             P.figure("rec_missing_rate"), caption="../report/rec_rates.rst", category="RecBench",
             labels={"figure": "Missing rate"},

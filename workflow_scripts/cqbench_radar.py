@@ -9,4 +9,4 @@ from mmpcbench.stage import start_stage
 start_stage(snakemake)
 for task in ("i2t", "t2i"):
     write_radar(full_csv=snakemake.input[task], task=task, models=snakemake.params.models,
-                out_png=snakemake.output[task], others=snakemake.params.others)
+                out_png=snakemake.output[task], others=snakemake.params.others, out_csv=snakemake.output[f"{task}_data"])

@@ -24,7 +24,7 @@ import polars as pl
 from mmpcbench.families import METRICS, TASKS, Table
 from mmpcbench.metrics.pipeline import read_summary
 from mmpcbench.io import atomic_path
-from mmpcbench.report.figures import radar_chart
+from mmpcbench.report.figures import radar_chart, save_data
 from mmpcbench.report.tables import cell, latex_cell, latex_escape, write_table
 from mmpcbench.seeds import derive_seed
 
@@ -333,14 +333,23 @@ def radar_scores(full_frame: pl.DataFrame, task: str, models: list[str],
     return out
 
 
-def write_radar(full_csv, task: str, models: list[str], out_png, others: list[str] = ()) -> dict:
+def write_radar(full_csv, task: str, models: list[str], out_png, others: list[str] = (), out_csv=None) -> dict:
     """Figure 3: one radar chart per task, a spoke per category, a polygon per MLLM (dashed: the methods
-    the paper does not have), the value its summed normalised score (:func:`radar_scores`)."""
+    the paper does not have), the value its summed normalised score (:func:`radar_scores`) on the
+    paper's scale [0, number of metrics] (a dashed method past it is drawn on the rim, its legend says
+    how far); ``out_csv``: its source data, a row per polygon × spoke (method, line, category, score,
+    maximum)."""
     scores = radar_scores(pl.read_csv(full_csv), task, models, others)
     categories = list(dict.fromkeys(c for by_category in scores.values() for c in by_category))
-    limit = max([float(len(TASKS[task].metrics())), *[v for s in scores.values() for v in s.values()]])
+    maximum = len(TASKS[task].metrics())
+    dashed = [m for m in scores if m in set(others)]
     radar_chart(scores, categories, [c.replace("_", " ") for c in categories],
-                f"CQBench {TASKS[task].label}: summed min-max normalised metrics per category "
-                f"(max {len(TASKS[task].metrics())}; scale of the MLLMs)", out_png, limit=limit,
-                dashed=[m for m in scores if m in set(others)])
+                f"CQBench {TASKS[task].label}: summed min-max normalised metrics per category\n"
+                f"(max {maximum}; on the MLLMs' scale)", out_png, limit=float(maximum), dashed=dashed)
+    if out_csv is not None:
+        rows = [{"method": method, "line": "dashed" if method in dashed else "solid", "category": category,
+                 "score": score, "maximum": maximum}
+                for method, by_category in scores.items() for category, score in by_category.items()]
+        save_data(pl.DataFrame(rows, schema={"method": pl.Utf8, "line": pl.Utf8, "category": pl.Utf8,
+                                             "score": pl.Float64, "maximum": pl.Int64}), out_csv)
     return scores

@@ -39,7 +39,7 @@ import polars as pl
 from mmpcbench.features.build import ORIGINAL
 from mmpcbench.io import atomic_path
 from mmpcbench.families import RECOMMENDERS, TASKS
-from mmpcbench.report.figures import pyplot, save_png
+from mmpcbench.report.figures import pyplot, save_data, save_png
 from mmpcbench.report.tables import fmt, latex_escape, write_table
 
 BEYOND = " ‡"  # marks a row or column the paper does not have
@@ -390,9 +390,11 @@ def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate
 
 
 def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categories: list[str], out_png,
-                  metric: str = "recall@20") -> np.ndarray:
+                  metric: str = "recall@20", out_csv=None) -> np.ndarray:
     """Figure 4: Δ% of ``metric`` to ground truth per method × category (mean over recommenders), one
-    panel per task; a dot marks a cell within the seed spread for every recommender."""
+    panel per task, blue for a loss and red for a gain as the paper; a dot marks a cell within the seed
+    spread for every recommender. ``out_csv``: its source data, a row per cell (task, method, category,
+    Δ%, the marks, and the colour the cell is painted)."""
     plt = pyplot()
 
     at_rate = frame.filter((pl.col("rate") == rate) & pl.col("task").is_not_null())
@@ -419,9 +421,16 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
                              figsize=(3.0 + 2.0 * len(categories), 1.4 + 0.42 * len(present)), dpi=100,
                              constrained_layout=True)
     axes = axes[0]
+    drawn = []
     for ax, task, grid, within, floor in zip(axes, tasks, grids, dots, floors):
         # as the paper: blue = degradation (Δ < 0), red = gain
         image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        colours = image.to_rgba(grid, bytes=True)
+        drawn += [{"task": task, "method": method, "category": category, "rel_diff": float(grid[i, j]),
+                   "within_spread": bool(within[i, j]), "within_empty_spread": bool(floor[i, j]),
+                   "colour": "#{:02x}{:02x}{:02x}".format(*colours[i, j, :3])}
+                  for i, method in enumerate(present) for j, category in enumerate(categories)
+                  if not np.isnan(grid[i, j])]
         for i in range(len(present)):
             for j in range(len(categories)):
                 if not np.isnan(grid[i, j]):
@@ -437,6 +446,10 @@ def write_heatmap(frame: pl.DataFrame, rate: float, methods: list[str], categori
                  "(• = within the seed spread of ground truth, ∅ = within that of the empty control, "
                  "for every recommender)", fontsize=9)
     save_png(fig, out_png)
+    if out_csv is not None:
+        save_data(pl.DataFrame(drawn, schema={"task": pl.Utf8, "method": pl.Utf8, "category": pl.Utf8,
+                                              "rel_diff": pl.Float64, "within_spread": pl.Boolean,
+                                              "within_empty_spread": pl.Boolean, "colour": pl.Utf8}), out_csv)
     return np.stack(grids)
 
 
@@ -474,7 +487,8 @@ def write_recbench(results: list[tuple[str, str, str]], outputs: dict, rate: flo
                    kinds: dict[str, str], categories: list[str], recommenders: list[str], n_seeds: int,
                    tasks: tuple[str, ...] = ("i2t", "t2i")) -> pl.DataFrame:
     """Every RecBench table and figure; ``outputs`` maps ``summary``, ``table6_{csv,md,tex}``,
-    ``<name>_{csv,md,tex}`` for each per-recommender table, ``heatmap`` and ``rates`` to paths."""
+    ``<name>_{csv,md,tex}`` for each per-recommender table, ``heatmap`` (and its source data
+    ``heatmap_data``) and ``rates`` to paths."""
     context: dict = {}
     long = collect(results, context)
     frame = cells(long)
@@ -485,7 +499,7 @@ def write_recbench(results: list[tuple[str, str, str]], outputs: dict, rate: flo
     for name, (recommender, task) in per_recommender_tables(recommenders, tasks).items():
         write_per_recommender(frame, recommender, task, rate, methods, categories, name.replace("table", ""),
                               {k: outputs[f"{name}_{k}"] for k in ("csv", "md", "tex")}, context, kinds)
-    write_heatmap(frame, rate, methods, categories, outputs["heatmap"])
+    write_heatmap(frame, rate, methods, categories, outputs["heatmap"], out_csv=outputs.get("heatmap_data"))
     write_rate_figure(frame, methods, outputs["rates"])
     return frame
 
