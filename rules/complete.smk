@@ -39,7 +39,7 @@ rule diffuse:
     params:
         units=diffusion_units,
         settings=config["diffusion"],
-        results_root=root_from("manifests", "generated_images/{category}/{model}/manifest.parquet", model=MODELS[0]),
+        results_root=root_from("manifests", "generated_images/{category}/{model}/manifest.parquet", model=next(iter(MODELS), None)),
     threads: job_threads("diffusion")
     resources:
         **job_resources("diffusion"),

@@ -1,4 +1,7 @@
 import copy
+import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -59,6 +62,16 @@ def test_the_sensitivity_benchmarks_config_is_valid_and_keeps_the_paper_recbench
     assert config["recbench"]["seeds"] == paper["seeds"] and config["recbench"]["features"] == paper["features"]
     assert {k: config["recbench"]["train"][k] for k in paper["train"]} == paper["train"]
     assert config["demo"]["n_items"] == 705
+    # and Snakemake plans it: a config with no MLLM (the controls only) has no completion or painting job
+    path = tmp_path / "sensitivity.yaml"
+    path.write_text(yaml.safe_dump(sensitivity.run_config(args), sort_keys=False))
+    target = tmp_path / "results/tables/tableC1_calibration.md"
+    plan = subprocess.run([sys.executable, "-m", "snakemake", str(target), "-n", "--quiet", "rules", "--cores", "2",
+                           "--configfile", str(path)], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
+    assert "train_recommender" in plan.stdout and "calibration_report" in plan.stdout
+    assert "complete_mllm" not in plan.stdout and "diffuse" not in plan.stdout
 
 
 def test_unknown_nested_key_is_named(paper_config):
