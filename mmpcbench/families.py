@@ -166,19 +166,32 @@ for _metric in (
 @dataclass(frozen=True)
 class Recommender:
     """A RecBench recommender: its class (a ``mmpcbench.recsys.base.Recommender`` with a ``DEFAULTS``
-    dict of MMRec's parameters) and, for a model with an item–item graph, how that graph treats an
-    all-zero feature row (the sentence the RecBench tables print beside a ``zeros``/``empty`` row)."""
+    dict of MMRec's parameters), how an item's features reach its score (``content``: the sentence its
+    Tables A.12–A.17 print, so a reader knows what its rows can show; docs/calibration.md) and, for a
+    model with an item–item graph, how that graph treats an all-zero feature row (the sentence the
+    RecBench tables print beside a ``zeros``/``empty`` row)."""
 
     name: str
     implementation: str | type
+    content: str = ""
     all_zero_rows: str | None = None
 
 
 RECOMMENDERS: Registry[Recommender] = Registry("recommender")
-RECOMMENDERS.add(Recommender("VBPR", "mmpcbench.recsys.vbpr:VBPR"))
-RECOMMENDERS.add(Recommender("BM3", "mmpcbench.recsys.bm3:BM3"))
+RECOMMENDERS.add(Recommender(
+    "VBPR", "mmpcbench.recsys.vbpr:VBPR",
+    content="VBPR scores each item with its own features (a projection of its text and image vectors beside its "
+            "id embedding)."))
+RECOMMENDERS.add(Recommender(
+    "BM3", "mmpcbench.recsys.bm3:BM3",
+    content="BM3 (as MMRec) scores with the id embeddings alone: the features only train the predictor shared by "
+            "users and items, so an item's own title or cover never reaches its score; these rows can show "
+            "features that harm (e.g. one constant input), not an item's content rewarded."))
 RECOMMENDERS.add(Recommender(
     "FREEDOM", "mmpcbench.recsys.freedom:FREEDOM",
+    content="FREEDOM (as MMRec) reads the features only through its frozen item kNN graph, the image graph at "
+            "mm_image_weight (MMRec's 0.1); a constant modality (empty) gives every item the same neighbours "
+            "there, so those rows rank as the other modality's graph alone.",
     all_zero_rows="an all-zero feature row gets similarity 0 to every item in FREEDOM's item kNN graph here; "
                   "MMRec's cosine is 0/0 = NaN there and torch.topk ranks NaN first, so once k items are zeroed "
                   "every item's neighbours in that modality are zeroed items (the graph the authors' zeros "

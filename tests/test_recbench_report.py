@@ -127,6 +127,8 @@ def test_captions_say_how_the_runs_were_made_and_how_freedom_treats_zero_rows(tm
         assert "Grid point kept on test, as MMRec and the authors report" in caption
         assert "image features are the encoder's raw vectors" in caption
         assert "MMRec's cosine is 0/0 = NaN" in caption and "i2t-zeros 12" in caption
+    # a recommender's table says how an item's features reach its score (what its rows can show)
+    assert "reads the features only through its frozen item kNN graph" in outputs["tableA12_md"].read_text()
 
 
 PAPER_METRICS = [f"{name}@{k}" for name in ("recall", "ndcg") for k in (5, 10, 20, 50)]

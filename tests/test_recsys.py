@@ -176,6 +176,42 @@ def test_freedom_result_changes_when_its_features_change():
     assert train(base, data, settings, 0)["test"] != train(other, data, settings, 0)["test"]
 
 
+def test_bm3_scores_never_read_an_items_own_features():
+    """BM3 as MMRec has it scores with P(users) · P(items) over the id embeddings: the features only train
+    the shared predictor P through the alignment loss (its targets detached). So once trained, moving
+    every item's features to another item changes no score (docs/calibration.md: why BM3 cannot reward
+    the right cover or title, only suffer from a constant one)."""
+    data, text, image = planted(n_users=80, n_items=60)
+    model = build("BM3", data, text, image, {}, seed=0)
+    train(model, data, {**FAST, "epochs": 3}, seed=0)
+    users = torch.arange(data.n_users)
+    with torch.no_grad():
+        before = model.scorer()(users)
+        permutation = torch.randperm(data.n_items, generator=torch.Generator().manual_seed(1))
+        for table in model.modalities.values():
+            table.weight.copy_(table.weight[permutation])
+        after = model.scorer()(users)
+    assert torch.equal(before, after)
+
+
+def test_freedom_with_a_constant_modality_ranks_as_its_other_graph_alone():
+    """A constant image (the ``empty`` cover) gives every item the same k image neighbours, so the image
+    part of FREEDOM's item graph adds one vector to every item: a per-user constant, the ranking of the
+    text graph alone at weight 1 − mm_image_weight. What a cover can add is that tenth of the graph."""
+    data, text, _ = planted(n_users=80, n_items=60)
+    constant = torch.ones(data.n_items, 24)
+    model = build("FREEDOM", data, text, constant, {}, seed=0)
+    with torch.no_grad():
+        full = model.scorer()(torch.arange(data.n_users))
+        w = defaults("FREEDOM")["mm_image_weight"]
+        text_graph, _ = knn_graph(text, defaults("FREEDOM")["knn_k"])
+        model.mm_adj = ((1 - w) * text_graph).coalesce()
+        text_only = model.scorer()(torch.arange(data.n_users))
+    shift = full - text_only  # one value per user: the same for every item
+    assert torch.allclose(shift, shift[:, :1].expand_as(shift), atol=1e-5)
+    assert not torch.allclose(shift, torch.zeros_like(shift))
+
+
 def test_feature_rows_must_match_the_items():
     data, text, image = planted()
     with pytest.raises(ValueError, match="rows for"):

@@ -381,7 +381,8 @@ def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate
                "seeds. As the paper: per category, ground truth (original) and the MLLMs, the best MLLM in bold "
                "and the second underlined (Markdown: italic) per column; ‡ = a method the paper does not have. "
                f"≈ = difference to ground truth within the seed spread (|Δ| ≤ √(std² + std_gt²)); {floor}"
-               f"{verdict} " + runs_note(context or {}) + zero_rows_note(context or {}, block["method"].to_list()))
+               f"{verdict} " + (f"{RECOMMENDERS[recommender].content} " if recommender in RECOMMENDERS else "")
+               + runs_note(context or {}) + zero_rows_note(context or {}, block["method"].to_list()))
     title = f"Table {name}: RecBench {recommender} {task_name(task)}"
     table = block.with_columns(pl.lit(",".join(blind_categories)).alias("shuffled_indistinguishable_on"))
     write_table(table, paths, title=title, caption=caption, label=f"tab:recbench-{recommender.lower()}-{task}",
