@@ -426,7 +426,7 @@ def grpo_outputs():
     if not ADAPTERS:
         return []
     tables = [path for name in GRPO_TABLES.values() for path in P.table_files(name)]
-    return tables + [P.figure("figureA5_grpo_rewards")]
+    return tables + [P.figure("figureA5_grpo_rewards"), P.figure_data("figureA5_grpo_rewards")]
 
 
 def all_outputs():

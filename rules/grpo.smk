@@ -69,6 +69,7 @@ if ADAPTERS:
                                    labels={"table": name}) for key, name in GRPO_TABLES.items()},
             figure=report(P.figure("figureA5_grpo_rewards"), caption="../report/grpo_rewards.rst",
                           category="GRPO", labels={"figure": "Figure A.5"}),
+            figure_data=P.figure_data("figureA5_grpo_rewards"),
         params:
             pairs=grpo_pairs(),
             bootstrap=config["metrics"]["bootstrap"],

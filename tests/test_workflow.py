@@ -409,6 +409,26 @@ def test_demo_figure4_is_the_papers_heatmap_blue_for_a_loss(demo_run):
     assert (drawn["rel_diff"] < -1).any()  # a loss is on the demo's figure (the shuffled control's at least)
 
 
+def test_demo_figure_a5_draws_each_tasks_reward_log(demo_run):
+    results = demo_run / "demo_output/results"
+    drawn = pl.read_csv(results / "figures/figureA5_grpo_rewards.csv")
+    assert drawn["task"].unique(maintain_order=True).to_list() == ["i2t", "t2i"]  # a panel per task
+    for task in ("i2t", "t2i"):
+        log = pl.read_parquet(results / f"grpo/{task}/tiny-qwen2.5-vl/reward_log.parquet")
+        panel = drawn.filter(pl.col("task") == task)
+        # the total and each reward component per step, raw and as a centred moving mean; the held-out points
+        assert set(panel["curve"]) == {"total", "format", "similarity", "total, held-out tenth"}
+        total = panel.filter(pl.col("curve") == "total")
+        assert total["step"].to_list() == log["step"].to_list()
+        assert total["raw"].to_list() == pytest.approx(log["reward"].to_list(), abs=1e-6)
+        raw = log["reward"].to_list()
+        for step in (0, len(raw) // 2, len(raw) - 1):  # a mean over 10 steps, centred: 5 either side where there are
+            window = raw[max(0, step - 5):step + 6]
+            assert total["smoothed"][step] == pytest.approx(sum(window) / len(window), abs=1e-5)
+        held = panel.filter(pl.col("curve") == "total, held-out tenth")
+        assert held["raw"].to_list() == pytest.approx(log["heldout_reward"].drop_nulls().to_list(), abs=1e-6)
+
+
 def test_demo_gallery_shows_every_method_of_each_category(demo_run):
     for category in ("Toys_and_Games", "Video_Games"):
         page = (demo_run / f"demo_output/results/gallery/{category}.html").read_text()

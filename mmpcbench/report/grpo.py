@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from mmpcbench.families import METRICS, TASKS, Table
-from mmpcbench.report.figures import pyplot, save_png
+from mmpcbench.report.figures import pyplot, save_data, save_png
 from mmpcbench.report.tables import fmt, latex_escape, write_table
 from mmpcbench.seeds import derive_seed
 
@@ -205,10 +205,12 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def write_reward_curves(logs: dict[str, str], out_png, window: int = 10) -> dict[str, pl.DataFrame]:
+def write_reward_curves(logs: dict[str, str], out_png, window: int = 10, out_csv=None) -> dict[str, pl.DataFrame]:
     """Figure A.5: per task the total reward and each component per step, raw and smoothed, and the total
-    reward on the held-out tenth where it was evaluated (points)."""
+    reward on the held-out tenth where it was evaluated (points). ``out_csv``: its source data, a row per
+    task × curve × step (raw and smoothed values)."""
     plt = pyplot()
+    drawn = []
     frames = {task: pl.read_parquet(path) for task, path in logs.items()}
     fig, axes = plt.subplots(1, len(frames), figsize=(5.5 * len(frames), 3.6), dpi=100, squeeze=False)
     for ax, (task, frame) in zip(axes[0], frames.items()):
@@ -216,17 +218,25 @@ def write_reward_curves(logs: dict[str, str], out_png, window: int = 10) -> dict
         components = [c[: -len("_mean")] for c in frame.columns if c.endswith("_mean")]
         for column, label in [("reward", "total"), *[(f"{c}_mean", c) for c in components]]:
             values = frame[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            smoothed = smooth(values, window)
             line = ax.plot(steps, values, alpha=0.35, linewidth=0.8)[0]
-            ax.plot(steps, smooth(values, window), color=line.get_color(), linewidth=1.6, label=f"{label}")
+            ax.plot(steps, smoothed, color=line.get_color(), linewidth=1.6, label=f"{label}")
+            drawn += [{"task": task, "curve": label, "step": int(step), "raw": float(raw), "smoothed": float(mean)}
+                      for step, raw, mean in zip(steps, values, smoothed)]
         if "heldout_reward" in frame.columns and frame["heldout_reward"].is_not_null().any():
             held = frame.filter(pl.col("heldout_reward").is_not_null())
             ax.plot(held["step"].to_numpy(), held["heldout_reward"].to_numpy(), "o--", color="black", markersize=4,
                     linewidth=1.0, label="total, held-out tenth")
+            drawn += [{"task": task, "curve": "total, held-out tenth", "step": int(step), "raw": float(value),
+                       "smoothed": None} for step, value in held.select("step", "heldout_reward").iter_rows()]
         ax.set_title(f"GRPO {TASKS[task].label}: reward per step", fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.legend(fontsize=7)
     fig.suptitle(f"Figure A.5: reward curves (thin: raw; thick: moving mean over {window} steps)", fontsize=9)
     save_png(fig, out_png)
+    if out_csv is not None:
+        save_data(pl.DataFrame(drawn, schema={"task": pl.Utf8, "curve": pl.Utf8, "step": pl.Int64, "raw": pl.Float64,
+                                              "smoothed": pl.Float64}), out_csv)
     return frames
 
 
@@ -265,5 +275,5 @@ def write_grpo_report(*, pairs_spec: list[dict], outputs: dict, bootstrap: dict,
         write_before_after(frame, task, {k: outputs[f"{Table.of('grpo', task, 'before_after').name}_{k}"] for k in ("csv", "md", "tex")},
                            n_categories, level, extra)
     write_per_category(frame, {k: outputs[f"{Table.of('grpo', None, 'per_category').name}_{k}"] for k in ("csv", "md", "tex")})
-    write_reward_curves(reward_logs, outputs["figure"], window)
+    write_reward_curves(reward_logs, outputs["figure"], window, out_csv=outputs.get("figure_data"))
     return frame
