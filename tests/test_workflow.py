@@ -606,7 +606,10 @@ def test_real_features_beat_none_on_the_demo(demo_run):
     cover the pattern), so losing it costs RecBench. Mean over the categories, the items' own features
     beat `empty` by more than the seed spread (√(std² + std_empty²) of the mean stds) for every
     recommender in I→T and for VBPR in T→I, and VBPR's Recall@20 falls strictly with p in both tasks.
-    BM3 and FREEDOM on T→I do not tell a cover from none yet (docs/calibration.md says why)."""
+    BM3 and FREEDOM on T→I cannot tell a cover from none, by construction (BM3 never reads an item's
+    features when it scores; FREEDOM's empty covers rank as its title graph alone): the unit tests
+    test_bm3_scores_never_read_an_items_own_features and
+    test_freedom_with_a_constant_modality_ranks_as_its_other_graph_alone pin why (docs/calibration.md)."""
     summary = pl.read_csv(demo_run / "demo_output/results/rec/recbench_summary.csv")
 
     def mean_over_categories(method: str, task: str | None) -> dict:  # original: rate 0, empty: the table's 1.0
