@@ -6,9 +6,9 @@ Two measurements on a finished demo (``make demo``), both from the files the pip
    (cosine; by the titles' vectors, by the covers', or drawn at random) of one of the user's training
    items — and how often only through the covers'?
 2. **A sweep** of FREEDOM's item-graph settings (``mm_image_weight`` × ``knn_k``) with the pipeline's own
-   RecBench training (``train_variant``; the demo config's schedule and FREEDOM parameters, ``--seeds``): Recall@20 of the items' own
-   features (``original``) against T→I ``empty`` and ``shuffled`` at rate 1.0, mean over the categories
-   ± the mean seed std, and whether ``original`` beats ``empty`` beyond the two spreads (Table 6's rule).
+   RecBench training (``train_variant``; the demo config's schedule and FREEDOM parameters, ``--seeds``):
+   Recall@20 of the items' own features (``original``) against T→I ``empty`` and ``shuffled`` at rate
+   1.0, mean over the categories ± the mean seed std, and whether ``original`` beats ``empty`` beyond the two spreads (Table 6's rule).
 
     python benchmarks/cover_graph.py demo_output
     python benchmarks/cover_graph.py demo_output --weights 0.1 0.5 --ks 10 --seeds 1 2 3
@@ -67,18 +67,18 @@ def sweep(root: Path, weights, ks, seeds) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for k in ks:
             for weight in weights:
-                params = {**base, "knn_k": k, "mm_image_weight": weight}
-                plan = RecPlan(rates=[], recommenders={"FREEDOM": {"params": params, "grid": {}}}, settings=settings,
-                               seeds=list(seeds), device="cpu", select_on="valid")
+                recommenders = {"FREEDOM": {"params": {**base, "knn_k": k, "mm_image_weight": weight}, "grid": {}}}
                 means, stds = {}, {}
                 for variant, rate in VARIANTS.items():
+                    plan = RecPlan(rates=[rate], recommenders=recommenders, settings=settings, seeds=list(seeds),
+                                   device="cpu", select_on="valid")
                     runs = []
                     for category in CATEGORIES:
                         result = train_variant(
                             inter_path=root / f"data/rec/{category}/{category}.inter",
                             item_map_path=root / f"data/rec/{category}/i_id_mapping.csv",
                             features_dir=root / f"results/features/{category}/{variant}",
-                            out_path=Path(tmp) / "result.json", plan=RecPlan(**{**plan.__dict__, "rates": [rate]}))
+                            out_path=Path(tmp) / "result.json", plan=plan)
                         runs.append(result["recommenders"]["FREEDOM"][str(rate)])
                     means[variant] = float(np.mean([r["test_mean"]["recall@20"] for r in runs]))
                     stds[variant] = float(np.mean([r["test_std"]["recall@20"] for r in runs]))

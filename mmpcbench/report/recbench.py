@@ -377,12 +377,12 @@ def write_per_recommender(frame: pl.DataFrame, recommender: str, task: str, rate
                "The shuffled control lies outside the seed spread of ground truth on every category.")
     floor = ("∅ = within the seed spread of the empty control (features that carry nothing): such a cell has "
              "shown nothing. " if NO_INFORMATION in set(methods) else "")
+    content = RECOMMENDERS[recommender].content  # how its features reach its score: what its rows can show
     caption = (f"RecBench, {recommender}, {task_name(task)}, missing rate {rate}: test metrics, mean ± std over "
                "seeds. As the paper: per category, ground truth (original) and the MLLMs, the best MLLM in bold "
                "and the second underlined (Markdown: italic) per column; ‡ = a method the paper does not have. "
                f"≈ = difference to ground truth within the seed spread (|Δ| ≤ √(std² + std_gt²)); {floor}"
-               f"{verdict} " + (f"{RECOMMENDERS[recommender].content} " if recommender in RECOMMENDERS else "")
-               + runs_note(context or {}) + zero_rows_note(context or {}, block["method"].to_list()))
+               f"{verdict} " + (f"{content} " if content else "") + runs_note(context or {}) + zero_rows_note(context or {}, block["method"].to_list()))
     title = f"Table {name}: RecBench {recommender} {task_name(task)}"
     table = block.with_columns(pl.lit(",".join(blind_categories)).alias("shuffled_indistinguishable_on"))
     write_table(table, paths, title=title, caption=caption, label=f"tab:recbench-{recommender.lower()}-{task}",
